@@ -1,0 +1,32 @@
+# Two commands: `make run` (serve the API with demo data) and `make test` (the whole suite, SQLite + PostgreSQL).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite bench setup clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	bash scripts/run_demo.sh
+
+test: $(STAMP)
+	bash scripts/run_tests.sh
+
+test-sqlite: $(STAMP)
+	SKIP_POSTGRES=1 bash scripts/run_tests.sh
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) instance/*.db

@@ -1,0 +1,113 @@
+"""Configuration read from the environment.
+
+SQLite under instance/ is the embedded default; PostgreSQL (psycopg 3) via DATABASE_URL in production.
+"""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the common short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def default_sqlite_url() -> str:
+    return f"sqlite:///{BASE_DIR / 'instance' / 'shop.db'}"
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("DATABASE_URL") or default_sqlite_url())
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024))  # 2 MiB, imports included
+    JSON_AS_ASCII = False
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "shop_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # Flask-Limiter: Redis when several processes serve, memory otherwise.
+    REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20 per hour")
+
+    # Argon2id at the OWASP minimum (m=19 MiB, t=2, p=1).
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST_KIB = 19 * 1024
+    ARGON2_PARALLELISM = 1
+
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
+    STRIPE_PAYMENT_METHOD_TYPES = [t for t in os.environ.get("STRIPE_PAYMENT_METHOD_TYPES", "card").split(",") if t]
+    UNPAID_ORDER_TTL_MINUTES = int(os.environ.get("UNPAID_ORDER_TTL_MINUTES", 30))
+    AUTO_CONFIRM_DAYS = int(os.environ.get("AUTO_CONFIRM_DAYS", 10))
+
+    SMTP_HOST = os.environ.get("SMTP_HOST")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@sanxia-shop.invalid")
+
+    API_TITLE = "三峡库区特色产品展销中心 API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"  # served by the app itself: the docs work offline
+
+    REFERENCE_DIR = BASE_DIR / "shop" / "regions" / "data"
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = False
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or "sk_test_localstripe"
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or "whsec_localstripe_dev"
+
+
+class TestingConfig(DevelopmentConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + str(BASE_DIR / "instance" / "test.db")
+    )
+    ARGON2_MEMORY_COST_KIB = 19 * 1024
+    LOGIN_RATE_LIMIT = "5 per minute"
+    REGISTER_RATE_LIMIT = "1000 per minute"
+    STRIPE_SECRET_KEY = "sk_test_suite"
+    STRIPE_WEBHOOK_SECRET = "whsec_test_suite"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+
+CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+
+
+def config_from_env():
+    return CONFIGS[os.environ.get("SHOP_ENV", "development")]

@@ -1,0 +1,71 @@
+"""create_app(): extensions, blueprints, error handlers, CLI. Nothing else."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+
+def create_app(config_object=None) -> Flask:
+    from config import config_from_env
+
+    config_object = config_object or config_from_env()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_object)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set outside development.")
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("shop").setLevel(logging.INFO)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from shop import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from shop import errors
+    from shop.accounts import auth
+    from shop.database import configure_sqlite, include_object
+    from shop.extensions import api, db, limiter, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True,
+                     compare_type=True, include_object=include_object)
+    limiter.init_app(app)
+    api.init_app(app)
+    errors.init_app(app)  # after api.init_app: replaces flask-smorest's error handler with problem+json
+    auth.init_app(app)  # after errors: its CSRF check runs once the request id is set
+
+
+BLUEPRINT_MODULES = (
+    "shop.accounts.routes",
+    "shop.regions.routes",
+    "shop.suppliers.routes",
+    "shop.catalog.routes",
+    "shop.addresses.routes",
+    "shop.cart.routes",
+    "shop.checkout.routes",
+    "shop.orders.routes",
+    "shop.orders.fulfillment_routes",
+    "shop.payments.routes",
+    "shop.notifications.routes",
+)
+
+
+def _register_blueprints(app: Flask) -> None:
+    import importlib
+
+    from shop import docs
+    from shop.extensions import api
+
+    app.register_blueprint(docs.assets)
+    for module_name in BLUEPRINT_MODULES:
+        api.register_blueprint(importlib.import_module(module_name).blp)

@@ -1,0 +1,1 @@
+"""Accounts: users, sign-in (session cookie or personal API token), CSRF, authorization helpers."""

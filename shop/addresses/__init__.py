@@ -1,0 +1,1 @@
+"""Shipping addresses (county-level GB/T 2260 code + detail)."""

@@ -1,0 +1,1 @@
+"""The shopper's cart: SKU lines checked against MOQ, step and availability."""

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from shop.addresses.services import destination_codes, get_address
+from shop.cart.models import CartLine
+from shop.catalog.models import Sku
+from shop.catalog.stock import InsufficientStock
+from shop.catalog.queries import get_skus_for_pricing, sellable_problem
+from shop.checkout.pricing import Quote, price_items
+from shop.errors import NotFound, ValidationFailed
+from shop.extensions import db
+
+MAX_CART_LINES = 100
+
+
+@dataclass
+class CartView:
+    quote: Quote
+    line_ids: dict[int, int]  # sku_id → cart line id
+
+
+def _lines(user) -> list[CartLine]:
+    return list(db.session.scalars(select(CartLine).where(CartLine.user_id == user.id).order_by(CartLine.id)))
+
+
+def view_cart(*, user, address_id: int | None = None) -> CartView:
+    lines = _lines(user)
+    destination = None
+    if address_id is not None:
+        destination = destination_codes(get_address(user=user, address_id=address_id))
+    quote = price_items([(line.sku_id, line.quantity) for line in lines], destination_codes=destination)
+    return CartView(quote=quote, line_ids={line.sku_id: line.id for line in lines})
+
+
+def _check_quantity(sku: Sku, quantity: int) -> None:
+    problem = sku.quantity_problem(quantity)
+    if problem:
+        raise ValidationFailed(problem, code="invalid_quantity", errors={"quantity": [problem]})
+    if quantity > sku.stock:
+        raise InsufficientStock(f"Only {sku.stock} {sku.unit} available.", errors={"quantity": [sku.stock]})
+
+
+def add_line(*, user, sku_id: int, quantity: int) -> CartView:
+    """Add to the cart; an SKU already there has its quantity increased."""
+    sku = get_skus_for_pricing(sku_ids=[sku_id]).get(sku_id)
+    if sku is None or sellable_problem(sku):
+        raise NotFound("No such SKU on sale.")
+    line = db.session.scalar(select(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id == sku_id))
+    new_quantity = quantity + (line.quantity if line else 0)
+    _check_quantity(sku, new_quantity)
+    if line is None:
+        if db.session.scalar(select(func.count()).where(CartLine.user_id == user.id)) >= MAX_CART_LINES:
+            raise ValidationFailed("The cart is full.", code="cart_full")
+        db.session.add(CartLine(user_id=user.id, sku_id=sku_id, quantity=new_quantity))
+    else:
+        line.quantity = new_quantity
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same SKU added twice at once: the other request won, add to its line
+        db.session.rollback()
+        return add_line(user=user, sku_id=sku_id, quantity=quantity)
+    return view_cart(user=user)
+
+
+def _own_line(user, line_id: int) -> CartLine:
+    line = db.session.get(CartLine, line_id)
+    if line is None or line.user_id != user.id:
+        raise NotFound("No such cart line.")
+    return line
+
+
+def set_quantity(*, user, line_id: int, quantity: int) -> CartView:
+    line = _own_line(user, line_id)
+    sku = db.session.get(Sku, line.sku_id)
+    _check_quantity(sku, quantity)
+    line.quantity = quantity
+    db.session.commit()
+    return view_cart(user=user)
+
+
+def remove_line(*, user, line_id: int) -> CartView:
+    db.session.delete(_own_line(user, line_id))
+    db.session.commit()
+    return view_cart(user=user)
+
+
+def clear(*, user) -> CartView:
+    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+    db.session.commit()
+    return view_cart(user=user)
+
+
+def remove_purchased(*, user_id: int, sku_ids: list[int]) -> None:
+    """Called by checkout inside its transaction."""
+    db.session.execute(delete(CartLine).where(CartLine.user_id == user_id, CartLine.sku_id.in_(sku_ids)))

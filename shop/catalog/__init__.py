@@ -1,0 +1,1 @@
+"""Catalog: categories, products, SKUs, stock, search."""

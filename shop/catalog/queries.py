@@ -1,0 +1,226 @@
+"""Catalog reads: the public catalog, supplier-side listings, and the look-ups other domains use.
+
+Object-level authorization: a product that is not public (draft, archived, or its supplier not approved) exists
+only for members of its supplier; to anyone else it answers 404, like a missing one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
+from shop.catalog import search
+from shop.catalog.models import Category, Product, Sku, StockMovement
+from shop.errors import NotFound
+from shop.extensions import db
+from shop.pagination import SortKey, keyset_page
+from shop.suppliers.models import Supplier
+
+SHOP_TIMEZONE = ZoneInfo("Asia/Shanghai")  # "in season" follows the calendar of the shoppers, not the server's
+
+
+def current_month() -> int:
+    return dt.datetime.now(SHOP_TIMEZONE).month
+
+
+def supplier_services():
+    # Imported late: suppliers.services may import catalog (to re-index products when a supplier is renamed).
+    from shop.suppliers import services
+
+    return services
+
+
+# --- access -------------------------------------------------------------------------------------------------
+
+
+def is_public(product: Product, supplier: Supplier) -> bool:
+    return product.status == "active" and supplier.status == "approved"
+
+
+def require_member_of(*, user, supplier_id: int, what: str) -> Supplier:
+    """The supplier when `user` is one of its members; otherwise 404 worded for the object asked for."""
+    try:
+        return supplier_services().require_member(user=user, supplier_id=supplier_id)
+    except NotFound:
+        raise NotFound(f"No such {what}.")
+
+
+def _may_see_unpublished(user, supplier_id: int) -> bool:
+    if user is None:
+        return False
+    return bool(user.is_platform_admin) or supplier_services().is_member(user=user, supplier_id=supplier_id)
+
+
+def _full_product_options():
+    return (joinedload(Product.supplier).joinedload(Supplier.district), joinedload(Product.origin_district),
+            selectinload(Product.skus))
+
+
+def load_product(product_id: int) -> Product | None:
+    """A product with everything ProductSchema serialises (3 statements at most, whatever the SKU count)."""
+    return db.session.scalar(select(Product).where(Product.id == product_id).options(*_full_product_options())
+                             .execution_options(populate_existing=True))
+
+
+def load_sku(sku_id: int) -> Sku | None:
+    return db.session.scalar(
+        select(Sku).where(Sku.id == sku_id)
+        .options(joinedload(Sku.product).joinedload(Product.supplier), joinedload(Sku.product)
+                 .joinedload(Product.origin_district))
+        .execution_options(populate_existing=True))
+
+
+# --- categories ---------------------------------------------------------------------------------------------
+
+
+def list_categories() -> list[dict]:
+    """The whole tree, roots first, siblings by position (one statement; the tree is small)."""
+    categories = list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
+    nodes = {c.id: {"id": c.id, "parent_id": c.parent_id, "name": c.name, "slug": c.slug, "path": c.path,
+                    "position": c.position, "children": []} for c in categories}
+    roots = []
+    for category in categories:
+        node = nodes[category.id]
+        (nodes[category.parent_id]["children"] if category.parent_id in nodes else roots).append(node)
+    return roots
+
+
+def category_exists(category_id: int) -> bool:
+    return db.session.get(Category, category_id) is not None
+
+
+# --- the public catalog -------------------------------------------------------------------------------------
+
+# Every sort ends on the id, which makes the order total and the keyset cursor exact.
+_ID_DESC = SortKey(Product.id, lambda p: p.id, descending=True)
+SORT_KEYS = {
+    "newest": [_ID_DESC],
+    "price_asc": [SortKey(Product.min_price_fen, lambda p: p.min_price_fen), SortKey(Product.id, lambda p: p.id)],
+    "price_desc": [SortKey(Product.min_price_fen, lambda p: p.min_price_fen, descending=True), _ID_DESC],
+    "best_selling": [SortKey(Product.sales_count, lambda p: p.sales_count, descending=True), _ID_DESC],
+}
+
+
+def _in_category_tree(category_id: int):
+    """The category and its descendants: one prefix match on the materialised path, inside the same statement."""
+    root_path = select(Category.path).where(Category.id == category_id).scalar_subquery()
+    return Product.category_id.in_(select(Category.id).where(Category.path.startswith(root_path)))
+
+
+def list_public_products(*, limit: int, cursor: str | None, sort: str = "newest", category: int | None = None,
+                         origin_district: str | None = None, supplier_id: int | None = None, gi_only: bool = False,
+                         in_season: bool = False, in_stock: bool = False, min_price_fen: int | None = None,
+                         max_price_fen: int | None = None, cold_chain: bool | None = None, q: str | None = None):
+    """Active products of approved suppliers; one SQL statement whatever the page size and filters."""
+    stmt = (select(Product).join(Product.supplier).join(Product.origin_district)
+            .options(contains_eager(Product.supplier), contains_eager(Product.origin_district))
+            .where(Product.status == "active", Supplier.status == "approved"))
+    if category is not None:
+        stmt = stmt.where(_in_category_tree(category))
+    if origin_district:
+        stmt = stmt.where(Product.origin_district_code == origin_district)
+    if supplier_id is not None:
+        stmt = stmt.where(Product.supplier_id == supplier_id)
+    if gi_only:
+        stmt = stmt.where(Product.gi_scheme.is_not(None))
+    if in_season:
+        stmt = stmt.where(Product.sale_months_mask.op("&")(1 << (current_month() - 1)) != 0)
+    if in_stock:
+        stmt = stmt.where(exists().where(Sku.product_id == Product.id, Sku.is_active.is_(True), Sku.stock > 0))
+    if min_price_fen is not None:
+        stmt = stmt.where(Product.min_price_fen >= min_price_fen)
+    if max_price_fen is not None:
+        stmt = stmt.where(Product.min_price_fen <= max_price_fen)
+    if cold_chain is not None:
+        stmt = stmt.where(Product.cold_chain.is_(cold_chain))
+    keys = SORT_KEYS[sort]
+    needle = search.query_needle(q)
+    if needle:
+        stmt = stmt.where(search.matches(needle))
+        keys = [SortKey(search.rank(needle), lambda p: search.rank_of(p, needle))] + keys
+    return keyset_page(db.session, stmt, keys=keys, limit=limit, cursor=cursor)
+
+
+def get_product(*, product_id: int, user=None) -> Product:
+    """Detail with SKUs, supplier, origin district and the regions supporting that district."""
+    from shop.regions.services import supporters_of
+
+    product = load_product(product_id)
+    if product is None or not (is_public(product, product.supplier)
+                               or _may_see_unpublished(user, product.supplier_id)):
+        raise NotFound("No such product.")
+    code = product.origin_district_code
+    # Not a column: read by ProductDetailSchema only.
+    product.supporting_regions = supporters_of([code])[code]
+    return product
+
+
+def get_sku(*, sku_id: int, user=None) -> Sku:
+    sku = load_sku(sku_id)
+    if sku is None or not (is_public(sku.product, sku.product.supplier)
+                           or _may_see_unpublished(user, sku.product.supplier_id)):
+        raise NotFound("No such SKU.")
+    return sku
+
+
+# --- supplier side ------------------------------------------------------------------------------------------
+
+
+def list_supplier_products(*, user, supplier_id: int, status: str | None = None, limit: int, cursor: str | None):
+    """All of a supplier's products, any status, for its members (newest first)."""
+    require_member_of(user=user, supplier_id=supplier_id, what="supplier")
+    stmt = select(Product).where(Product.supplier_id == supplier_id).options(*_full_product_options())
+    if status:
+        stmt = stmt.where(Product.status == status)
+    return keyset_page(db.session, stmt, keys=[_ID_DESC], limit=limit, cursor=cursor)
+
+
+def member_sku(*, user, sku_id: int) -> Sku:
+    """A SKU of one of the user's suppliers (product and supplier loaded), else 404."""
+    sku = load_sku(sku_id)
+    if sku is None:
+        raise NotFound("No such SKU.")
+    require_member_of(user=user, supplier_id=sku.product.supplier_id, what="SKU")
+    return sku
+
+
+def list_stock_movements(*, user, sku_id: int, limit: int, cursor: str | None):
+    member_sku(user=user, sku_id=sku_id)
+    stmt = select(StockMovement).where(StockMovement.sku_id == sku_id)
+    return keyset_page(db.session, stmt, keys=[SortKey(StockMovement.id, lambda m: m.id, descending=True)],
+                       limit=limit, cursor=cursor)
+
+
+# --- for cart and checkout ----------------------------------------------------------------------------------
+
+
+def get_skus_for_pricing(*, sku_ids) -> dict[int, Sku]:
+    """SKUs with their product, supplier and origin district loaded, in one statement, keyed by id. Missing ids
+    are simply absent; check each with sellable_problem() before pricing a line."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(Sku).where(Sku.id.in_(ids))
+        .options(joinedload(Sku.product).joinedload(Product.supplier), joinedload(Sku.product)
+                 .joinedload(Product.origin_district)))
+    return {sku.id: sku for sku in rows}
+
+
+def get_sku_for_pricing(*, sku_id: int) -> Sku:
+    """One sellable SKU with product and supplier loaded, or 404 (not sellable reads as missing)."""
+    sku = get_skus_for_pricing(sku_ids=[sku_id]).get(sku_id)
+    if sku is None or sellable_problem(sku):
+        raise NotFound("No such SKU.")
+    return sku
+
+
+def sellable_problem(sku: Sku) -> str | None:
+    """Why this SKU cannot be bought now, or None. Needs sku.product.supplier loaded."""
+    if not sku.is_active:
+        return "This option is no longer sold."
+    if not is_public(sku.product, sku.product.supplier):
+        return "This product is not on sale."
+    return None

@@ -1,0 +1,92 @@
+"""Product search that behaves the same on SQLite and PostgreSQL.
+
+Neither database segments Chinese, and their full-text engines differ, so matching is a plain substring
+LIKE over text normalised here, in Python, once per write:
+
+    product.search_name  name only:             "巫山脆李 wushancuili wscl"
+    product.search_text  name, subtitle, description, supplier name, origin district name, each as
+                         "<text> <full pinyin> <initials>"
+
+Every piece is lower-cased with whitespace removed and pieces are joined by one space; the query is
+lower-cased with all whitespace removed, so a query never matches across two pieces, and "cui li" finds
+"cuili". On PostgreSQL a pg_trgm GIN index on each column makes `LIKE '%...%'` indexable.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pypinyin import Style, lazy_pinyin, load_phrases_dict
+from sqlalchemy import case
+
+from shop.catalog.models import Product
+
+# Place names pypinyin gets wrong with its default readings (丰都 would come out "fengdou").
+load_phrases_dict({"丰都": [["fēng"], ["dū"]], "长寿": [["cháng"], ["shòu"]], "巫溪": [["wū"], ["xī"]]})
+
+MAX_QUERY_LENGTH = 64
+_WHITESPACE = re.compile(r"\s+")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(text: str | None) -> str:
+    """Full-width to half-width (NFKC), lower case, no whitespace."""
+    return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text or "")).lower()
+
+
+def _romanised(text: str, style: Style) -> str:
+    # Punctuation between syllables would stop "wushancuili" matching "巫山·脆李": keep letters and digits only.
+    return _NOT_ALNUM.sub("", "".join(lazy_pinyin(text, style=style)).lower())
+
+
+def index_terms(text: str | None) -> str:
+    """'巫山 脆李' → '巫山脆李 wushancuili wscl' (pure ASCII text is not repeated)."""
+    compact = normalise(text)
+    if not compact:
+        return ""
+    pieces = [compact]
+    if compact.isascii():
+        return compact
+    for piece in (_romanised(compact, Style.NORMAL), _romanised(compact, Style.FIRST_LETTER)):
+        if piece and piece not in pieces:
+            pieces.append(piece)
+    return " ".join(pieces)
+
+
+def search_name_for(name: str) -> str:
+    return index_terms(name)
+
+
+def search_text_for(*, name: str, subtitle: str = "", description: str = "", supplier_name: str = "",
+                    district_name: str = "") -> str:
+    return " ".join(t for t in (index_terms(v) for v in (name, subtitle, description, supplier_name, district_name))
+                    if t)
+
+
+def reindex(product: Product, *, supplier_name: str, district_name: str) -> None:
+    """Recompute both columns; callers hold the product's supplier and district."""
+    product.search_name = search_name_for(product.name)
+    product.search_text = search_text_for(name=product.name, subtitle=product.subtitle or "",
+                                          description=product.description or "", supplier_name=supplier_name,
+                                          district_name=district_name)
+
+
+def query_needle(q: str | None) -> str | None:
+    """The normalised query, or None when nothing is left to search for."""
+    needle = normalise(q)[:MAX_QUERY_LENGTH]
+    return needle or None
+
+
+def matches(needle: str):
+    """WHERE clause: anywhere in the searchable text. autoescape: a user's % and _ match literally."""
+    return Product.search_text.contains(needle, autoescape=True)
+
+
+def rank(needle: str):
+    """0 for a name match, 1 otherwise: the first sort key, so name matches come first."""
+    return case((Product.search_name.contains(needle, autoescape=True), 0), else_=1)
+
+
+def rank_of(product: Product, needle: str) -> int:
+    """The same rank computed on a loaded row, for the keyset cursor (LIKE on lower-cased text == `in`)."""
+    return 0 if needle in (product.search_name or "") else 1

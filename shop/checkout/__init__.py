@@ -1,0 +1,1 @@
+"""Checkout: pricing and shipping quotes shared with the cart, and placing the order."""

@@ -1,0 +1,19 @@
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shop.accounts.auth import authenticated_user
+from shop.checkout import services
+from shop.checkout.schemas import CheckoutHeadersSchema, CheckoutResultSchema, CheckoutSchema
+
+blp = Blueprint("checkout", __name__, url_prefix="/api/v1", description="Checkout")
+
+
+@blp.route("/checkout")
+class Checkout(MethodView):
+    @blp.arguments(CheckoutHeadersSchema, location="headers")
+    @blp.arguments(CheckoutSchema)
+    @blp.response(201, CheckoutResultSchema)
+    def post(self, headers, data):
+        """Place one order (one fulfilment per supplier), reserve stock and open the Stripe payment.
+        The same Idempotency-Key with the same body returns the same order."""
+        return services.checkout(user=authenticated_user(), idempotency_key=headers["idempotency_key"], **data)

@@ -1,0 +1,151 @@
+"""Placing an order: one transaction that snapshots prices, reserves stock and opens the payment.
+The PaymentIntent is created after commit (a side effect must not run for a rolled-back order)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from shop.addresses import services as addresses
+from shop.cart import services as cart
+from shop.cart.models import CartLine
+from shop.catalog import stock
+from shop.checkout.pricing import Quote, price_items
+from shop.database import utcnow
+from shop.errors import Conflict, PaymentProviderError, ValidationFailed
+from shop.extensions import db
+from shop.orders.models import Fulfillment, Order, OrderLine
+from shop.orders.state import record
+from shop.payments import services as payments
+from shop.payments.models import Payment
+
+
+@dataclass
+class CheckoutResult:
+    order: Order
+    payment: Payment
+    payment_error: str | None = None
+
+
+def fingerprint(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _existing(user_id: int, key: str) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.buyer_id == user_id, Order.idempotency_key == key))
+
+
+def _replay(order: Order, request_fingerprint: str) -> Order:
+    if order.request_fingerprint != request_fingerprint:
+        raise ValidationFailed("This Idempotency-Key was used for a different request.",
+                               code="idempotency_key_reused")
+    return order
+
+
+def _check_quote(quote: Quote, confirmations: set[int]) -> None:
+    problems = quote.problems()
+    if any("unavailable" in p for p in problems.values()):
+        raise Conflict("Some items are no longer on sale.", code="unavailable",
+                       errors={str(k): v for k, v in problems.items()})
+    if any("quantity" in p for p in problems.values()):
+        raise ValidationFailed("Some quantities break the minimum or the case size.", code="invalid_quantity",
+                               errors={str(k): v for k, v in problems.items()})
+    if any("stock" in p for p in problems.values()):
+        raise Conflict("Not enough stock.", code="insufficient_stock", errors={str(k): v for k, v in problems.items()})
+    undeliverable = [g.supplier.id for g in quote.groups if g.undeliverable]
+    if undeliverable:
+        raise ValidationFailed("Some suppliers do not deliver to this address.", code="undeliverable",
+                               errors={"address_id": [f"supplier {s}" for s in undeliverable]})
+    needed = {line.product.id for line in quote.lines if line.product.return_policy == "excluded_with_confirmation"}
+    missing = sorted(needed - confirmations)
+    if missing:
+        raise ValidationFailed("Confirm that these products are not returnable without reason.",
+                               code="return_confirmation_required", errors={"return_confirmations": missing})
+
+
+def place_order(*, user, address_id: int, items: list[dict] | None = None, return_confirmations: list[int] = (),
+                fapiao: dict | None = None, note: str = "", idempotency_key: str | None = None) -> Order:
+    body = {"address_id": address_id, "items": items, "return_confirmations": sorted(return_confirmations),
+            "fapiao": fapiao, "note": note}
+    request_fingerprint = fingerprint(body)
+    if idempotency_key:
+        existing = _existing(user.id, idempotency_key)
+        if existing is not None:
+            return _replay(existing, request_fingerprint)
+
+    address = addresses.get_address(user=user, address_id=address_id)
+    from_cart = items is None
+    if from_cart:
+        pairs = [(line.sku_id, line.quantity) for line in db.session.scalars(
+            select(CartLine).where(CartLine.user_id == user.id).order_by(CartLine.id))]
+        if not pairs:
+            raise ValidationFailed("The cart is empty.", code="empty_cart")
+    else:
+        pairs = [(item["sku_id"], item["quantity"]) for item in items]
+        if len({sku_id for sku_id, _ in pairs}) != len(pairs):
+            raise ValidationFailed("Each SKU may appear once.", code="duplicate_sku", errors={"items": ["duplicate"]})
+
+    quote = price_items(pairs, destination_codes=addresses.destination_codes(address))
+    _check_quote(quote, set(return_confirmations))
+    now = utcnow()
+    try:
+        order = Order(buyer_id=user.id, channel="retail", status="pending_payment", payment_terms="prepaid",
+                      subtotal_fen=quote.subtotal_fen, shipping_fen=quote.shipping_fen, discount_fen=0,
+                      total_fen=quote.total_fen, shipping_address=addresses.snapshot(address),
+                      buyer_region_code=user.home_region_code, fapiao=fapiao, note=note,
+                      return_confirmations=sorted(return_confirmations), idempotency_key=idempotency_key,
+                      request_fingerprint=request_fingerprint, placed_at=now,
+                      expires_at=now + dt.timedelta(minutes=current_app.config["UNPAID_ORDER_TTL_MINUTES"]))
+        db.session.add(order)
+        db.session.flush()
+        order.number = f"SX{now:%Y%m%d}{order.id:08d}"
+        for group in quote.groups:
+            fulfillment = Fulfillment(order_id=order.id, supplier_id=group.supplier.id, subtotal_fen=group.subtotal_fen,
+                                      shipping_fen=group.shipping_fen)
+            db.session.add(fulfillment)
+            db.session.flush()
+            for line in group.lines:
+                product = line.product
+                db.session.add(OrderLine(
+                    order_id=order.id, fulfillment_id=fulfillment.id, sku_id=line.sku_id, product_id=product.id,
+                    supplier_id=group.supplier.id, origin_district_code=product.origin_district_code,
+                    product_name=product.name, sku_spec=line.sku.spec, unit=line.sku.unit,
+                    weight_g=line.sku.weight_g, cold_chain=product.cold_chain, product_type=product.product_type,
+                    return_policy=product.return_policy, unit_price_fen=line.unit_price_fen,
+                    quantity=line.quantity, line_total_fen=line.line_total_fen))
+        stock.reserve(pairs, order_id=order.id, actor_id=user.id)  # conditional UPDATEs, SKUs in id order
+        db.session.add(Payment(order_id=order.id, provider="stripe", kind="full", amount_fen=order.total_fen,
+                               currency=order.currency))
+        record(order.id, "placed", actor_id=user.id, total_fen=order.total_fen)
+        if from_cart:
+            cart.remove_purchased(user_id=user.id, sku_ids=[sku_id for sku_id, _ in pairs])
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _existing(user.id, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _replay(existing, request_fingerprint)  # a concurrent request with the same key won
+    except Exception:
+        db.session.rollback()
+        raise
+    return order
+
+
+def checkout(**kwargs) -> CheckoutResult:
+    order = place_order(**kwargs)
+    payment_error = None
+    try:
+        payment = payments.ensure_intent(order_id=order.id)
+    except (PaymentProviderError, Conflict) as error:
+        # The order stands with its stock held; the client retries POST /orders/{id}/payment.
+        payment, payment_error = payments.order_payment(order.id), error.detail
+    order = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
+                              .where(Order.id == order.id).execution_options(populate_existing=True))
+    return CheckoutResult(order=order, payment=payment, payment_error=payment_error)

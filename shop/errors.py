@@ -1,0 +1,160 @@
+"""One error path: every error answers application/problem+json with a stable machine `code`."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger("shop")
+
+PROBLEM_JSON = "application/problem+json"
+
+# Stable codes for plain HTTP errors raised by Flask/Werkzeug/webargs/Flask-Limiter.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+class ShopError(Exception):
+    """A business error: status, stable code, human detail, optional field errors."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, errors: dict | None = None,
+                 status: int | None = None):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.errors = errors
+
+
+class NotFound(ShopError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Unauthorized(ShopError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(ShopError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class Conflict(ShopError):
+    """The request is valid but the object's state does not allow it (illegal state moves and the like)."""
+
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class ValidationFailed(ShopError):
+    status, code, title = 422, "validation_error", "Validation failed"
+
+
+class PaymentProviderError(ShopError):
+    status, code, title = 502, "payment_provider_error", "Payment provider error"
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, errors: dict | None = None,
+            headers: dict | None = None):
+    body = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "code": code,
+        "request_id": getattr(g, "request_id", None),
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten_webargs_errors(messages):
+    """webargs nests errors by location ({"json": {...}}); clients want the field map."""
+    if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "files", "headers", "view_args",
+                                                        "path", "querystring", "cookies"}:
+        flat = {}
+        for value in messages.values():
+            if isinstance(value, dict):
+                flat.update(value)
+            else:
+                flat.setdefault("_schema", []).extend(value if isinstance(value, list) else [value])
+        return flat
+    return messages
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    headers = dict(data.get("headers") or {})
+    if status == 405:
+        allow = error.get_headers()
+        for name, value in allow:
+            if name.lower() == "allow":
+                headers["Allow"] = value
+    if status == 429 and getattr(error, "retry_after", None):
+        headers["Retry-After"] = str(error.retry_after)
+    code = HTTP_CODES.get(status, f"http_{status}")
+    detail = data.get("message") or error.description
+    if errors is not None:
+        errors = _flatten_webargs_errors(errors)
+        if status == 400 and _is_json_decode_error(errors):
+            code, detail = "malformed_json", "The request body is not valid JSON."
+    if status == 429:
+        detail = "Too many requests; try again later."
+    return problem(status, code, error.name, detail, errors if isinstance(errors, dict) else None, headers)
+
+
+def _is_json_decode_error(errors) -> bool:
+    return any("Invalid JSON" in str(message) for message in (errors.get("_schema") or []))
+
+
+def handle_shop_error(error: ShopError):
+    return problem(error.status, error.code, error.title, error.detail, error.errors)
+
+
+def handle_unexpected(error: Exception):
+    logger.exception("unhandled error request_id=%s %s %s", getattr(g, "request_id", "-"), request.method,
+                     request.path)
+    return problem(500, "internal_error", "Internal server error",
+                   "Something went wrong on our side; quote the request id when you report it.")
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id():
+        supplied = request.headers.get("X-Request-ID", "")
+        g.request_id = supplied[:64] if supplied.isascii() and supplied.isprintable() and supplied else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response):
+        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        return response
+
+    # Registered after api.init_app so that this handler replaces flask-smorest's.
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ShopError, handle_shop_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,1 @@
+"""Orders: lines with snapshots, one fulfilment per supplier, events, cancellations and refunds."""

@@ -1,0 +1,77 @@
+"""The supplier side of an order: each supplier sees and ships only its own fulfilment."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from shop.database import utcnow
+from shop.errors import NotFound
+from shop.extensions import db
+from shop.orders import notify
+from shop.orders.models import Fulfillment, Order
+from shop.orders.services import sync_status_with_fulfillments
+from shop.orders.state import IllegalTransition, move_fulfillment, record
+from shop.pagination import SortKey, keyset_page
+from shop.suppliers.services import is_member, member_supplier_ids
+
+SHIPPABLE_ORDER_STATUSES = ("paid", "fulfilling")
+
+
+def _query():
+    return select(Fulfillment).options(selectinload(Fulfillment.lines), joinedload(Fulfillment.order))
+
+
+def list_fulfillments(*, user, supplier_id: int | None = None, status: str | None = None, limit: int,
+                      cursor: str | None):
+    supplier_ids = member_supplier_ids(user=user)
+    if supplier_id is not None:
+        supplier_ids = [s for s in supplier_ids if s == supplier_id]
+    # Unpaid orders are not the supplier's business yet: their stock is only held.
+    stmt = _query().join(Order, Order.id == Fulfillment.order_id).where(
+        Fulfillment.supplier_id.in_(supplier_ids),
+        Order.status.notin_(("pending_payment", "awaiting_approval", "rejected")))
+    if status:
+        stmt = stmt.where(Fulfillment.status == status)
+    return keyset_page(db.session, stmt, keys=[SortKey(Fulfillment.id, lambda f: f.id, descending=True)],
+                       limit=limit, cursor=cursor)
+
+
+def get_fulfillment(*, user, fulfillment_id: int) -> Fulfillment:
+    fulfillment = db.session.scalar(_query().where(Fulfillment.id == fulfillment_id))
+    if fulfillment is None or not is_member(user=user, supplier_id=fulfillment.supplier_id) or \
+            fulfillment.order.status in ("pending_payment", "awaiting_approval", "rejected"):
+        raise NotFound("No such fulfilment.")
+    return fulfillment
+
+
+def ship(*, user, fulfillment_id: int, carrier: str, tracking_number: str) -> Fulfillment:
+    fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id)
+    order = fulfillment.order
+    if order.status not in SHIPPABLE_ORDER_STATUSES:
+        raise IllegalTransition(f"An order that is {order.status} cannot be shipped.", code="order_not_shippable")
+    try:
+        move_fulfillment(fulfillment, "shipped", values={"carrier": carrier, "tracking_number": tracking_number,
+                                                         "shipped_at": utcnow()})
+        record(order.id, "fulfillment_shipped", actor_id=user.id, fulfillment_id=fulfillment.id, carrier=carrier,
+               tracking_number=tracking_number)
+        sync_status_with_fulfillments(order, actor_id=user.id)
+        notify.fulfillment_shipped(order, fulfillment)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return get_fulfillment(user=user, fulfillment_id=fulfillment_id)
+
+
+def deliver(*, user, fulfillment_id: int) -> Fulfillment:
+    fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id)
+    order = fulfillment.order
+    try:
+        move_fulfillment(fulfillment, "delivered", values={"delivered_at": utcnow()})
+        record(order.id, "fulfillment_delivered", actor_id=user.id, fulfillment_id=fulfillment.id)
+        sync_status_with_fulfillments(order, actor_id=user.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return get_fulfillment(user=user, fulfillment_id=fulfillment_id)

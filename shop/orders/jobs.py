@@ -1,0 +1,74 @@
+"""Background jobs. Each is idempotent and safe on several workers at once: every state move is a
+conditional UPDATE, so a second worker finds nothing left to do."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from shop.database import utcnow
+from shop.errors import PaymentProviderError
+from shop.extensions import db
+from shop.orders import services as orders
+from shop.orders.models import Order
+from shop.payments import services as payments
+
+
+def _load(order_id: int) -> Order:
+    return db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
+                             .where(Order.id == order_id).execution_options(populate_existing=True))
+
+
+def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) -> dict:
+    """Cancel orders unpaid past their reservation: close the PaymentIntent first (so it can no longer be
+    paid), then release the stock. A payment whose webhook was lost is found and applied instead."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(select(Order.id).where(Order.status == "pending_payment", Order.expires_at < now)
+                                  .order_by(Order.id).limit(limit)))
+    db.session.commit()
+    counts = {"expired": 0, "paid_meanwhile": 0, "skipped": 0}
+    for order_id in ids:
+        try:
+            payments.cancel_open_intents(order_id=order_id)
+        except PaymentProviderError:
+            counts["skipped"] += 1  # provider unreachable: try again on the next run
+            continue
+        order = _load(order_id)
+        if order.status != "pending_payment":
+            counts["paid_meanwhile"] += 1
+            continue
+        if orders.expire_order(order=order):
+            db.session.commit()
+            counts["expired"] += 1
+        else:
+            db.session.rollback()
+            counts["skipped"] += 1
+    return counts
+
+
+def reconcile_pending_payments(*, older_than: dt.timedelta = dt.timedelta(minutes=5)) -> dict:
+    counts: dict[str, int] = {}
+    for order_id in payments.pending_orders_to_reconcile(older_than=older_than):
+        try:
+            outcome = payments.reconcile_order(order_id=order_id)
+        except PaymentProviderError:
+            outcome = "provider_error"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def auto_confirm_receipts(*, now: dt.datetime | None = None, days: int) -> dict:
+    """Delivered orders the buyer did not confirm are completed after `days` days."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    ids = list(db.session.scalars(select(Order.id).where(Order.status == "delivered", Order.delivered_at < cutoff)
+                                  .order_by(Order.id)))
+    db.session.commit()
+    completed = 0
+    for order_id in ids:
+        if orders.auto_complete(order=_load(order_id)):
+            db.session.commit()
+            completed += 1
+        else:
+            db.session.rollback()
+    return {"completed": completed}

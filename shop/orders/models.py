@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.database import UTCDateTime, string_enum, utcnow
+from shop.extensions import db
+
+CHANNELS = ("retail", "procurement", "presale", "store")
+ORDER_STATUSES = ("awaiting_approval", "rejected", "pending_payment", "paid", "fulfilling", "shipped", "delivered",
+                  "completed", "cancelled")
+# The order state machine. Procurement enters at awaiting_approval and, on payment terms, goes straight to
+# fulfilling with an invoice due; retail enters at pending_payment. `fulfilling` = some suppliers shipped.
+ORDER_TRANSITIONS = {
+    "awaiting_approval": {"pending_payment", "fulfilling", "rejected", "cancelled"},
+    "pending_payment": {"paid", "cancelled"},
+    "paid": {"fulfilling", "shipped", "cancelled"},
+    "fulfilling": {"shipped", "cancelled"},
+    "shipped": {"delivered"},
+    "delivered": {"completed"},
+    "completed": set(),
+    "cancelled": set(),
+    "rejected": set(),
+}
+PAYMENT_TERMS = ("prepaid", "net_30", "net_60")
+FULFILLMENT_STATUSES = ("pending", "shipped", "delivered", "cancelled")
+FULFILLMENT_TRANSITIONS = {"pending": {"shipped", "cancelled"}, "shipped": {"delivered"}, "delivered": set(),
+                           "cancelled": set()}
+
+
+class Order(db.Model):
+    __tablename__ = "order"
+    __table_args__ = (
+        UniqueConstraint("buyer_id", "idempotency_key"),
+        CheckConstraint("total_fen = subtotal_fen + shipping_fen - discount_fen", name="total_adds_up"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refund_within_paid"),
+        Index("ix_order_buyer_id_id", "buyer_id", "id"),
+        Index("ix_order_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    organization_id: Mapped[int | None] = mapped_column(Integer, index=True)  # procurement (later issue)
+    channel: Mapped[str] = mapped_column(string_enum(*CHANNELS, name="order_channel"), default="retail")
+    status: Mapped[str] = mapped_column(string_enum(*ORDER_STATUSES, name="order_status"), index=True)
+    payment_terms: Mapped[str] = mapped_column(string_enum(*PAYMENT_TERMS, name="payment_terms"), default="prepaid")
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    subtotal_fen: Mapped[int] = mapped_column(Integer)
+    shipping_fen: Mapped[int] = mapped_column(Integer)
+    discount_fen: Mapped[int] = mapped_column(Integer, default=0)
+    total_fen: Mapped[int] = mapped_column(Integer)
+    paid_fen: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
+    # Snapshot of the shipping address as it was at checkout (the address book may change later).
+    shipping_address: Mapped[dict] = mapped_column(JSON)
+    buyer_region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))  # 消费帮扶 attribution
+    fapiao: Mapped[dict | None] = mapped_column(JSON)
+    po_number: Mapped[str | None] = mapped_column(String(64))
+    # Product ids whose "no 7-day return" the buyer confirmed at purchase (七日无理由退货 exclusion).
+    return_confirmations: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    flagged: Mapped[bool] = mapped_column(default=False)  # needs an operator (amount mismatch, late payment...)
+    flag_reason: Mapped[str] = mapped_column(Text, default="")
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # unpaid reservation ends
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", lazy="raise", order_by="OrderLine.id")
+    fulfillments: Mapped[list["Fulfillment"]] = relationship(back_populates="order", lazy="raise",
+                                                             order_by="Fulfillment.id")
+
+    def can_move_to(self, status: str) -> bool:
+        return status in ORDER_TRANSITIONS[self.status]
+
+    def can_cancel(self) -> bool:
+        """Before shipment only: nothing a supplier has handed to a carrier can be cancelled."""
+        return self.can_move_to("cancelled") and all(f.status in ("pending", "cancelled")
+                                                     for f in self.fulfillments)
+
+    @property
+    def refundable_fen(self) -> int:
+        return self.paid_fen - self.refunded_fen
+
+    @property
+    def refund_status(self) -> str:
+        if self.refunded_fen == 0:
+            return "none"
+        return "full" if self.refunded_fen >= self.paid_fen else "partial"
+
+
+class Fulfillment(db.Model):
+    """One supplier's part of an order: its lines, its shipping fee, its parcel."""
+
+    __tablename__ = "fulfillment"
+    __table_args__ = (UniqueConstraint("order_id", "supplier_id"), Index("ix_fulfillment_supplier_id_id",
+                                                                         "supplier_id", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"))
+    status: Mapped[str] = mapped_column(string_enum(*FULFILLMENT_STATUSES, name="fulfillment_status"),
+                                        default="pending")
+    subtotal_fen: Mapped[int] = mapped_column(Integer)
+    shipping_fen: Mapped[int] = mapped_column(Integer)
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    order: Mapped[Order] = relationship(back_populates="fulfillments", lazy="raise")
+    lines: Mapped[list["OrderLine"]] = relationship(back_populates="fulfillment", lazy="raise",
+                                                    order_by="OrderLine.id")
+
+    def can_move_to(self, status: str) -> bool:
+        return status in FULFILLMENT_TRANSITIONS[self.status]
+
+
+class OrderLine(db.Model):
+    """A SKU as it was sold: name, spec, price, supplier and origin district are snapshots."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("line_total_fen = unit_price_fen * quantity", name="line_total_adds_up"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= line_total_fen", name="refund_within_line"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    fulfillment_id: Mapped[int] = mapped_column(ForeignKey("fulfillment.id", ondelete="CASCADE"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"))
+    origin_district_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    product_name: Mapped[str] = mapped_column(String(120))
+    sku_spec: Mapped[str] = mapped_column(String(80))
+    unit: Mapped[str] = mapped_column(String(16))
+    weight_g: Mapped[int] = mapped_column(Integer)
+    cold_chain: Mapped[bool] = mapped_column(default=False)
+    product_type: Mapped[str] = mapped_column(String(32))
+    return_policy: Mapped[str] = mapped_column(String(32))
+    unit_price_fen: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    line_total_fen: Mapped[int] = mapped_column(Integer)
+    refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
+    fulfillment: Mapped[Fulfillment] = relationship(back_populates="lines", lazy="raise")
+
+
+class OrderEvent(db.Model):
+    """The order's history: every state change, who did it, when, and what."""
+
+    __tablename__ = "order_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+REFUND_KINDS = ("cancellation", "no_reason_return", "quality_claim", "other")
+REFUND_STATUSES = ("requested", "rejected", "approved", "processing", "succeeded", "failed")
+
+
+class Refund(db.Model):
+    """A refund request on an order (or the automatic refund of a cancellation), and its money movement."""
+
+    __tablename__ = "refund"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    fulfillment_id: Mapped[int | None] = mapped_column(ForeignKey("fulfillment.id"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"), index=True)
+    kind: Mapped[str] = mapped_column(string_enum(*REFUND_KINDS, name="refund_kind"))
+    status: Mapped[str] = mapped_column(string_enum(*REFUND_STATUSES, name="refund_status"), default="requested")
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[list] = mapped_column(JSON, default=list)  # [{"order_line_id", "quantity", "amount_fen"}]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    photo_urls: Mapped[list] = mapped_column(JSON, default=list)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    provider_ref: Mapped[str | None] = mapped_column(String(255))
+    failure_message: Mapped[str] = mapped_column(Text, default="")
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

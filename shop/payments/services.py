@@ -1,0 +1,285 @@
+"""Money in and out. Every amount is integer fen; the provider is reached only through the gateway.
+
+- ensure_intent: one PaymentIntent per order payment, even under concurrent replays (a claim column).
+- handle_webhook: each provider event applied once (unique row in the same transaction as its effect).
+- reconcile_order: the same effect from polling the provider, for webhooks that were lost.
+- refunds: the refundable balance is reserved with a conditional UPDATE before the provider is called,
+  so refunds never exceed what was paid (localstripe does not check this; Stripe would, too late).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from shop.database import utcnow
+from shop.errors import Conflict, NotFound, PaymentProviderError
+from shop.extensions import db
+from shop.orders import notify
+from shop.orders import services as orders
+from shop.orders.models import Order, OrderLine, Refund
+from shop.orders.state import record
+from shop.payments.gateway import Intent, InvalidWebhook, get_gateway
+from shop.payments.models import Payment, ProcessedWebhookEvent
+
+CLAIM_TIMEOUT = dt.timedelta(seconds=60)
+
+
+def order_payment(order_id: int, kind: str = "full") -> Payment | None:
+    return db.session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.kind == kind,
+                                                   Payment.provider == "stripe"))
+
+
+def _claim(payment_id: int) -> bool:
+    now = utcnow()
+    result = db.session.execute(update(Payment).where(
+        Payment.id == payment_id, Payment.provider_ref.is_(None),
+        or_(Payment.claimed_at.is_(None), Payment.claimed_at < now - CLAIM_TIMEOUT)).values(claimed_at=now))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def ensure_intent(*, order_id: int, wait_seconds: float = 10.0) -> Payment:
+    """The order's PaymentIntent, created once. Concurrent callers wait for the one that creates it."""
+    payment = order_payment(order_id)
+    if payment is None:
+        raise NotFound("This order has no payment.")
+    deadline = time.monotonic() + wait_seconds
+    while payment.provider_ref is None:
+        if _claim(payment.id):
+            return _create_intent(payment)
+        if time.monotonic() > deadline:
+            raise Conflict("The payment is being set up; retry shortly.", code="payment_in_progress")
+        time.sleep(0.05)
+        db.session.refresh(payment)
+    return payment
+
+
+def _create_intent(payment: Payment) -> Payment:
+    order = db.session.get(Order, payment.order_id)
+    if order.status != "pending_payment":
+        db.session.execute(update(Payment).where(Payment.id == payment.id).values(claimed_at=None))
+        db.session.commit()
+        raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_not_payable")
+    try:
+        intent = get_gateway(payment.provider).create_intent(
+            amount_fen=payment.amount_fen, currency=payment.currency,
+            idempotency_key=f"order:{order.id}:pi:{payment.kind}",  # a retried request returns the same intent
+            metadata={"order_id": str(order.id), "order_number": order.number, "payment_id": str(payment.id)})
+    except PaymentProviderError:
+        db.session.execute(update(Payment).where(Payment.id == payment.id).values(claimed_at=None))
+        db.session.commit()
+        raise
+    payment.provider_ref = intent.ref
+    payment.client_secret = intent.client_secret
+    payment.claimed_at = None
+    record(order.id, "payment_intent_created", provider=payment.provider, ref=intent.ref)
+    db.session.commit()
+    return payment
+
+
+def _payment_for_intent(intent: Intent) -> Payment | None:
+    payment = db.session.scalar(select(Payment).where(Payment.provider_ref == intent.ref))
+    if payment is None and str(intent.metadata.get("payment_id", "")).isdigit():
+        # The webhook can beat the commit that stores the intent id: fall back to our own metadata.
+        payment = db.session.get(Payment, int(intent.metadata["payment_id"]))
+        if payment is not None and payment.provider_ref not in (None, intent.ref):
+            payment = None
+    return payment
+
+
+def _apply_intent(payment: Payment, intent: Intent, *, source: str) -> tuple[str, list[int]]:
+    """Bring our records in line with the provider's view of one intent. Runs in the caller's transaction.
+    Returns (outcome, refund ids to execute after commit)."""
+    order = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
+                              .where(Order.id == payment.order_id))
+    if intent.status == "succeeded":
+        if payment.status in ("succeeded", "amount_mismatch"):
+            return "already_applied", []
+        if intent.amount_fen != payment.amount_fen or intent.currency != payment.currency or \
+                payment.amount_fen != order.total_fen:
+            payment.status = "amount_mismatch"
+            order.flagged = True
+            order.flag_reason = (f"Provider reported {intent.amount_fen} {intent.currency} for a payment of "
+                                 f"{payment.amount_fen} {payment.currency}: not marked paid, check by hand.")
+            record(order.id, "payment_amount_mismatch", source=source, ref=intent.ref, amount_fen=intent.amount_fen,
+                   currency=intent.currency)
+            return "flagged_amount_mismatch", []
+        payment.status, payment.received_fen, payment.succeeded_at = "succeeded", intent.amount_fen, utcnow()
+        payment.provider_ref = payment.provider_ref or intent.ref
+        if orders.mark_paid(order=order, amount_fen=intent.amount_fen, payment_id=payment.id):
+            return "paid", []
+        # Money arrived for an order that expired or was cancelled: its stock is gone, so give it back.
+        order.paid_fen += intent.amount_fen
+        order.flagged = True
+        order.flag_reason = "Payment arrived after the order was cancelled; refunded automatically."
+        record(order.id, "late_payment", source=source, ref=intent.ref, amount_fen=intent.amount_fen)
+        refund = open_refund(order, amount_fen=intent.amount_fen, kind="other", actor_id=None,
+                              reason="payment after cancellation")
+        return "refunding_late_payment", [refund.id] if refund else []
+    if intent.status == "cancelled":
+        if payment.status == "pending":
+            payment.status = "cancelled"
+            record(order.id, "payment_cancelled", source=source, ref=intent.ref)
+            return "cancelled", []
+        return "ignored", []
+    if intent.failure_code or intent.failure_message:
+        if payment.status == "pending":  # the buyer may retry with another card until the order expires
+            payment.failure_code, payment.failure_message = intent.failure_code, intent.failure_message
+            record(order.id, "payment_failed", source=source, ref=intent.ref, code=intent.failure_code)
+            return "failed", []
+    return "ignored", []
+
+
+def handle_webhook(*, payload: bytes, headers) -> dict:
+    try:
+        event = get_gateway("stripe").parse_webhook(payload, headers)
+    except InvalidWebhook as error:
+        raise Conflict(f"Invalid webhook: {error}", code="invalid_signature", status=400)
+    outcome, refund_ids = "ignored", []
+    try:
+        processed = ProcessedWebhookEvent(provider="stripe", event_id=event.id, event_type=event.type)
+        db.session.add(processed)
+        db.session.flush()  # a duplicate fails here (or waits for the first one's commit, then fails)
+        if event.intent is not None and event.type.startswith("payment_intent."):
+            payment = _payment_for_intent(event.intent)
+            if payment is None:
+                outcome = "unknown_payment"
+            else:
+                outcome, refund_ids = _apply_intent(payment, event.intent, source=f"webhook:{event.id}")
+        processed.outcome = outcome
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return {"event_id": event.id, "outcome": "duplicate"}
+    except Exception:
+        db.session.rollback()
+        raise
+    for refund_id in refund_ids:
+        execute_refund(refund_id=refund_id)
+    return {"event_id": event.id, "outcome": outcome}
+
+
+def reconcile_order(*, order_id: int) -> str:
+    """Ask the provider about the order's payment and apply what it says (the lost-webhook path)."""
+    payment = order_payment(order_id)
+    if payment is None or payment.provider_ref is None or payment.status != "pending":
+        return "nothing_to_do"
+    intent = get_gateway(payment.provider).retrieve_intent(payment.provider_ref)
+    try:
+        outcome, refund_ids = _apply_intent(payment, intent, source="reconcile")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    for refund_id in refund_ids:
+        execute_refund(refund_id=refund_id)
+    return outcome
+
+
+def cancel_open_intents(*, order_id: int) -> None:
+    """After an unpaid order is cancelled: close its PaymentIntent so it can no longer be paid."""
+    payment = order_payment(order_id)
+    if payment is None or payment.provider_ref is None or payment.status != "pending":
+        return
+    try:
+        intent = get_gateway(payment.provider).cancel_intent(payment.provider_ref)
+    except PaymentProviderError:
+        # Perhaps it succeeded meanwhile: the reconcile path will see it and refund the late payment.
+        reconcile_order(order_id=order_id)
+        return
+    if intent.status == "cancelled":
+        db.session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
+                           .values(status="cancelled"))
+        db.session.commit()
+
+
+def reserve_refund(order: Order, amount_fen: int) -> bool:
+    """Count `amount_fen` as refunded if it fits in what was paid minus what was already refunded."""
+    result = db.session.execute(update(Order).where(
+        Order.id == order.id, Order.refunded_fen + amount_fen <= Order.paid_fen)
+        .values(refunded_fen=Order.refunded_fen + amount_fen))
+    return result.rowcount == 1
+
+
+def open_refund(order: Order, *, amount_fen: int, kind: str, actor_id: int | None, reason: str = "",
+                 lines: list | None = None, fulfillment=None) -> Refund | None:
+    if amount_fen <= 0 or not reserve_refund(order, amount_fen):
+        return None
+    refund = Refund(order_id=order.id, kind=kind, status="approved", amount_fen=amount_fen, reason=reason,
+                    lines=lines or [], requested_by_id=actor_id, decided_by_id=actor_id, decided_at=utcnow(),
+                    fulfillment_id=fulfillment.id if fulfillment else None,
+                    supplier_id=fulfillment.supplier_id if fulfillment else None)
+    db.session.add(refund)
+    db.session.flush()
+    record(order.id, "refund_approved", actor_id=actor_id, refund_id=refund.id, amount_fen=amount_fen, kind=kind)
+    return refund
+
+
+def open_cancellation_refund(*, order: Order, actor_id: int | None) -> Refund | None:
+    """Everything still refundable on a cancelled order, in the cancelling transaction."""
+    amount = order.paid_fen - order.refunded_fen
+    refund = open_refund(order, amount_fen=amount, kind="cancellation", actor_id=actor_id,
+                          reason="order cancelled before shipment")
+    if refund is not None:
+        db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id)
+                           .values(refunded_fen=OrderLine.line_total_fen))
+    return refund
+
+
+def execute_refund(*, refund_id: int) -> Refund:
+    """Move the money for an approved refund. Claimed first, so two workers never refund twice."""
+    claimed = db.session.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "approved")
+                                 .values(status="processing")).rowcount
+    db.session.commit()
+    refund = db.session.get(Refund, refund_id)
+    if not claimed:
+        return refund
+    order = db.session.get(Order, refund.order_id)
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded")
+                                .order_by(Payment.id))
+    try:
+        if payment is None or payment.provider_ref is None:
+            raise PaymentProviderError("No captured payment to refund.")
+        result = get_gateway(payment.provider).refund(
+            intent_ref=payment.provider_ref, amount_fen=refund.amount_fen, idempotency_key=f"refund:{refund.id}",
+            metadata={"order_id": str(order.id), "refund_id": str(refund.id)})
+    except PaymentProviderError as error:
+        _undo_refund(order, refund)
+        refund.status, refund.failure_message = "failed", error.detail
+        record(order.id, "refund_failed", refund_id=refund.id, message=error.detail)
+        notify.refund_decided(order, refund)
+        db.session.commit()
+        return refund
+    refund.provider_ref, refund.completed_at = result.ref, utcnow()
+    refund.status = "succeeded" if result.status in ("succeeded", "pending") else "failed"
+    if refund.status == "failed":
+        _undo_refund(order, refund)
+    else:
+        db.session.execute(update(Payment).where(Payment.id == payment.id)
+                           .values(refunded_fen=Payment.refunded_fen + refund.amount_fen))
+    record(order.id, f"refund_{refund.status}", refund_id=refund.id, amount_fen=refund.amount_fen, ref=result.ref)
+    notify.refund_decided(order, refund)
+    db.session.commit()
+    return refund
+
+
+def _undo_refund(order: Order, refund: Refund) -> None:
+    """The provider refused: the amount is refundable again."""
+    db.session.execute(update(Order).where(Order.id == order.id)
+                       .values(refunded_fen=Order.refunded_fen - refund.amount_fen))
+    for item in refund.lines or []:
+        db.session.execute(update(OrderLine).where(OrderLine.id == item["order_line_id"])
+                           .values(refunded_fen=OrderLine.refunded_fen - item["amount_fen"]))
+    if refund.kind == "cancellation":
+        db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id).values(refunded_fen=0))
+
+
+def pending_orders_to_reconcile(*, older_than: dt.timedelta, limit: int = 200) -> list[int]:
+    cutoff = utcnow() - older_than
+    return list(db.session.scalars(select(Order.id).join(Payment, Payment.order_id == Order.id).where(
+        and_(Order.status == "pending_payment", Payment.status == "pending", Payment.provider_ref.is_not(None),
+             Order.placed_at < cutoff)).order_by(Order.id).limit(limit)))

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from shop.errors import Conflict, NotFound, ValidationFailed
+from shop.extensions import db
+from shop.pagination import SortKey, keyset_page
+from shop.regions.models import Region, SupportPair
+
+
+def get_region(*, code: str, field: str | None = None, reservoir_only: bool = False) -> Region:
+    """The region, or 404 — or, when `field` names an input field, a 422 on that field."""
+    region = db.session.get(Region, code)
+    problem = None
+    if region is None:
+        problem = "Unknown region code."
+    elif reservoir_only and not region.reservoir_district:
+        problem = "Not a Three Gorges reservoir-area district."
+    if problem:
+        if field:
+            raise ValidationFailed(problem, code="invalid_region", errors={field: [problem]})
+        raise NotFound(problem)
+    return region
+
+
+def get_county(*, code: str, field: str) -> Region:
+    region = get_region(code=code, field=field)
+    if region.level != "county":
+        raise ValidationFailed("A county-level code is needed.", code="invalid_region",
+                               errors={field: ["A county-level code is needed."]})
+    return region
+
+
+def list_regions(*, level=None, parent=None, reservoir_district=None, q=None, limit, cursor):
+    stmt = select(Region)
+    if level:
+        stmt = stmt.where(Region.level == level)
+    if parent:
+        stmt = stmt.where(Region.parent_code == parent)
+    if reservoir_district is not None:
+        stmt = stmt.where(Region.reservoir_district.is_(reservoir_district))
+    if q:
+        stmt = stmt.where(Region.name.contains(q, autoescape=True))
+    return keyset_page(db.session, stmt, keys=[SortKey(Region.code, lambda r: r.code)], limit=limit, cursor=cursor)
+
+
+def _pairs_query():
+    return select(SupportPair).options(joinedload(SupportPair.supporter), joinedload(SupportPair.recipient))
+
+
+def list_support_pairs(*, supporter=None, recipient=None, kind=None, verified=None, limit, cursor):
+    stmt = _pairs_query()
+    if supporter:
+        stmt = stmt.where(SupportPair.supporter_code == supporter)
+    if recipient:
+        stmt = stmt.where(SupportPair.recipient_code == recipient)
+    if kind:
+        stmt = stmt.where(SupportPair.kind == kind)
+    if verified is not None:
+        stmt = stmt.where(SupportPair.verified.is_(verified))
+    return keyset_page(db.session, stmt, keys=[SortKey(SupportPair.id, lambda p: p.id)], limit=limit, cursor=cursor)
+
+
+def supporters_of(district_codes: list[str]) -> dict[str, list[Region]]:
+    """Supporting regions of each recipient district (counterpart programme), for catalog pages."""
+    if not district_codes:
+        return {}
+    rows = db.session.scalars(_pairs_query().where(
+        SupportPair.recipient_code.in_(set(district_codes)),
+        SupportPair.kind == "three_gorges_counterpart").order_by(SupportPair.supporter_code)).unique()
+    result: dict[str, list[Region]] = {code: [] for code in district_codes}
+    for pair in rows:
+        result[pair.recipient_code].append(pair.supporter)
+    return result
+
+
+def get_support_pair(*, pair_id: int) -> SupportPair:
+    pair = db.session.scalar(_pairs_query().where(SupportPair.id == pair_id))
+    if pair is None:
+        raise NotFound("No such support pair.")
+    return pair
+
+
+def _validate_pair(supporter_code: str, recipient_code: str) -> None:
+    get_region(code=supporter_code, field="supporter_code")
+    get_region(code=recipient_code, field="recipient_code", reservoir_only=True)
+    if supporter_code == recipient_code:
+        raise ValidationFailed("A region cannot support itself.", code="invalid_region",
+                               errors={"recipient_code": ["Same as the supporter."]})
+
+
+def create_support_pair(*, supporter_code, recipient_code, kind, verified=False, evidence="") -> SupportPair:
+    _validate_pair(supporter_code, recipient_code)
+    pair = SupportPair(supporter_code=supporter_code, recipient_code=recipient_code, kind=kind, verified=verified,
+                       evidence=evidence)
+    db.session.add(pair)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("This pair already exists.", code="duplicate_support_pair")
+    return get_support_pair(pair_id=pair.id)
+
+
+def update_support_pair(*, pair_id: int, changes: dict) -> SupportPair:
+    pair = get_support_pair(pair_id=pair_id)
+    verified = changes.get("verified", pair.verified)
+    evidence = changes.get("evidence", pair.evidence)
+    if verified and not (evidence or "").strip():  # judged on the result, whichever field the change touches
+        raise ValidationFailed("A verified pair needs its evidence.", code="evidence_required",
+                               errors={"evidence": ["Say which source names this pair."]})
+    for field in ("verified", "evidence", "kind"):
+        if field in changes:
+            setattr(pair, field, changes[field])
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("This pair already exists.", code="duplicate_support_pair")
+    return get_support_pair(pair_id=pair.id)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def load_reference_data(data_dir: Path | None = None) -> dict:
+    """Upsert the national county list, the reservoir-area reference and the support pairs.
+    Idempotent: a second run changes nothing. Returns counts of rows added."""
+    data_dir = Path(data_dir or current_app.config["REFERENCE_DIR"])
+    rows: dict[str, dict] = {}
+    for row in _read_csv(data_dir / "counties.csv"):
+        rows[row["code"]] = {**row, "reservoir_district": False}
+    for row in _read_csv(data_dir / "regions.csv"):  # the project's reference wins over the national list
+        rows[row["code"]] = {**rows.get(row["code"], {}), **row,
+                             "reservoir_district": row["reservoir_district"].strip().lower() == "true"}
+    existing = {r.code: r for r in db.session.scalars(select(Region))}
+    added_regions = 0
+    # Parents first so that the self-referencing foreign key is satisfied at every insert.
+    order = {"province": 0, "city": 1, "county": 2}
+    for row in sorted(rows.values(), key=lambda r: (order[r["level"]], r["code"])):
+        values = dict(name=row["name"], level=row["level"], parent_code=row["parent_code"] or None,
+                      reservoir_district=row["reservoir_district"])
+        region = existing.get(row["code"])
+        if region is None:
+            db.session.add(Region(code=row["code"], **values))
+            added_regions += 1
+        else:
+            for key, value in values.items():
+                if getattr(region, key) != value:
+                    setattr(region, key, value)
+    db.session.flush()
+    existing_pairs = {(p.supporter_code, p.recipient_code, p.kind) for p in db.session.scalars(select(SupportPair))}
+    added_pairs = 0
+    for row in _read_csv(data_dir / "support_pairs.csv"):
+        key = (row["supporter_code"], row["recipient_code"], row["kind"])
+        if key in existing_pairs:
+            continue
+        db.session.add(SupportPair(supporter_code=key[0], recipient_code=key[1], kind=key[2],
+                                   verified=row["verified"].strip().lower() == "true", evidence=row["evidence"]))
+        added_pairs += 1
+    db.session.commit()
+    return {"regions": added_regions, "support_pairs": added_pairs}
+
+
+def region_chain(code: str) -> list[Region]:
+    """The region and its ancestors, nearest first (county → city → province)."""
+    chain = []
+    region = db.session.get(Region, code)
+    while region is not None and len(chain) < 4:
+        chain.append(region)
+        region = db.session.get(Region, region.parent_code) if region.parent_code else None
+    return chain

@@ -1,0 +1,51 @@
+"""Field types and validators shared by every domain's schemas."""
+from __future__ import annotations
+
+import phonenumbers
+from marshmallow import ValidationError, fields, validate
+
+from shop.money import MAX_PRICE_FEN
+
+
+def StrictInt(**kwargs) -> fields.Integer:
+    """Quantities and counts in a JSON body: 2.7 and "3" are rejected, not coerced."""
+    return fields.Integer(strict=True, **kwargs)
+
+
+def Fen(*, allow_zero: bool = False, **kwargs) -> fields.Integer:
+    """An amount in integer fen: never a float, never negative, never absurd."""
+    return fields.Integer(strict=True, validate=validate.Range(min=0 if allow_zero else 1, max=MAX_PRICE_FEN),
+                          **kwargs)
+
+
+def Quantity(**kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000), **kwargs)
+
+
+def normalise_cn_mobile(value: str) -> str:
+    """A Chinese mobile number in E.164 (+86...), or ValidationError."""
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        raise ValidationError("Not a phone number.")
+    if number.country_code != 86 or not phonenumbers.is_valid_number(number) or \
+            phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
+                                                     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        raise ValidationError("Not a valid Chinese mobile number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class CnMobile(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return normalise_cn_mobile(super()._deserialize(value, attr, data, **kwargs))
+
+
+class RegionCode(fields.String):
+    """A 6-digit GB/T 2260 code (existence is checked by the service that uses it)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Regexp(r"^\d{6}$", error="A 6-digit GB/T 2260 code."), **kwargs)
+
+
+def Text(max_length: int, *, min_length: int = 1, **kwargs) -> fields.String:
+    return fields.String(validate=validate.Length(min=min_length, max=max_length), **kwargs)
