@@ -27,7 +27,7 @@ def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) ->
     ids = list(db.session.scalars(select(Order.id).where(Order.status == "pending_payment", Order.expires_at < now)
                                   .order_by(Order.id).limit(limit)))
     db.session.commit()
-    counts = {"expired": 0, "paid_meanwhile": 0, "skipped": 0}
+    counts = {"expired": 0, "paid_meanwhile": 0, "expired_elsewhere": 0, "skipped": 0}
     for order_id in ids:
         try:
             payments.cancel_open_intents(order_id=order_id)
@@ -36,7 +36,7 @@ def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) ->
             continue
         order = _load(order_id)
         if order.status != "pending_payment":
-            counts["paid_meanwhile"] += 1
+            counts["expired_elsewhere" if order.status == "cancelled" else "paid_meanwhile"] += 1
             continue
         if orders.expire_order(order=order):
             db.session.commit()

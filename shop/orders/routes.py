@@ -53,8 +53,7 @@ class OrderPayment(MethodView):
     @blp.response(200, PaymentSchema)
     def post(self, order_id):
         """Create (once) or return the order's PaymentIntent: retry here if checkout could not reach Stripe."""
-        services.get_order(user=authenticated_user(), order_id=order_id)
-        return payments.ensure_intent(order_id=order_id)
+        return payments.open_payment(user=authenticated_user(), order_id=order_id)
 
 
 @blp.route("/orders/<int:order_id>/refunds")

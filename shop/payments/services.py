@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -26,6 +26,12 @@ from shop.payments.gateway import Intent, InvalidWebhook, get_gateway
 from shop.payments.models import Payment, ProcessedWebhookEvent
 
 CLAIM_TIMEOUT = dt.timedelta(seconds=60)
+
+
+def _end_transaction() -> None:
+    """Called before every provider request: no transaction (and on SQLite no write lock) is held while we
+    wait on the network. Loaded objects expire and reload afterwards, seeing what others did meanwhile."""
+    db.session.commit()
 
 
 def order_payment(order_id: int, kind: str = "full") -> Payment | None:
@@ -58,17 +64,25 @@ def ensure_intent(*, order_id: int, wait_seconds: float = 10.0) -> Payment:
     return payment
 
 
+def open_payment(*, user, order_id: int) -> Payment:
+    """The buyer's way back to paying: create (once) or return the order's PaymentIntent."""
+    orders.get_order(user=user, order_id=order_id)
+    return ensure_intent(order_id=order_id)
+
+
 def _create_intent(payment: Payment) -> Payment:
     order = db.session.get(Order, payment.order_id)
     if order.status != "pending_payment":
         db.session.execute(update(Payment).where(Payment.id == payment.id).values(claimed_at=None))
         db.session.commit()
         raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_not_payable")
+    request = dict(amount_fen=payment.amount_fen, currency=payment.currency,
+                   idempotency_key=f"order:{order.id}:pi:{payment.kind}",  # a retry returns the same intent
+                   metadata={"order_id": str(order.id), "order_number": order.number, "payment_id": str(payment.id)})
+    provider = payment.provider
+    _end_transaction()
     try:
-        intent = get_gateway(payment.provider).create_intent(
-            amount_fen=payment.amount_fen, currency=payment.currency,
-            idempotency_key=f"order:{order.id}:pi:{payment.kind}",  # a retried request returns the same intent
-            metadata={"order_id": str(order.id), "order_number": order.number, "payment_id": str(payment.id)})
+        intent = get_gateway(provider).create_intent(**request)
     except PaymentProviderError:
         db.session.execute(update(Payment).where(Payment.id == payment.id).values(claimed_at=None))
         db.session.commit()
@@ -91,47 +105,72 @@ def _payment_for_intent(intent: Intent) -> Payment | None:
     return payment
 
 
+def _settle(payment: Payment, status: str, *, from_statuses: tuple[str, ...], **values) -> bool:
+    """Move the payment with a conditional UPDATE: of two workers applying the same news at once (webhook,
+    reconcile job, a second event id), the second waits for the first's commit, then matches no row."""
+    result = db.session.execute(update(Payment).where(Payment.id == payment.id,
+                                                      Payment.status.in_(from_statuses))
+                                .values(status=status, **values))
+    return result.rowcount == 1
+
+
+def _load_order(order_id: int) -> Order:
+    return db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
+                             .where(Order.id == order_id).execution_options(populate_existing=True))
+
+
 def _apply_intent(payment: Payment, intent: Intent, *, source: str) -> tuple[str, list[int]]:
     """Bring our records in line with the provider's view of one intent. Runs in the caller's transaction.
     Returns (outcome, refund ids to execute after commit)."""
-    order = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
-                              .where(Order.id == payment.order_id))
+    unsettled = ("pending", "cancelled")
     if intent.status == "succeeded":
-        if payment.status in ("succeeded", "amount_mismatch"):
-            return "already_applied", []
+        order = _load_order(payment.order_id)
         if intent.amount_fen != payment.amount_fen or intent.currency != payment.currency or \
                 payment.amount_fen != order.total_fen:
-            payment.status = "amount_mismatch"
+            if not _settle(payment, "amount_mismatch", from_statuses=unsettled):
+                return "already_applied", []
             order.flagged = True
             order.flag_reason = (f"Provider reported {intent.amount_fen} {intent.currency} for a payment of "
                                  f"{payment.amount_fen} {payment.currency}: not marked paid, check by hand.")
             record(order.id, "payment_amount_mismatch", source=source, ref=intent.ref, amount_fen=intent.amount_fen,
                    currency=intent.currency)
             return "flagged_amount_mismatch", []
-        payment.status, payment.received_fen, payment.succeeded_at = "succeeded", intent.amount_fen, utcnow()
-        payment.provider_ref = payment.provider_ref or intent.ref
+        if not _settle(payment, "succeeded", from_statuses=unsettled, received_fen=intent.amount_fen,
+                       succeeded_at=utcnow(), provider_ref=func.coalesce(Payment.provider_ref, intent.ref)):
+            return "already_applied", []
+        order = _load_order(payment.order_id)  # fresh, now that this worker owns the payment's settlement
         if orders.mark_paid(order=order, amount_fen=intent.amount_fen, payment_id=payment.id):
             return "paid", []
-        # Money arrived for an order that expired or was cancelled: its stock is gone, so give it back.
-        order.paid_fen += intent.amount_fen
+        order = _load_order(payment.order_id)
+        order.paid_fen += intent.amount_fen  # the money did arrive
         order.flagged = True
+        if order.status != "cancelled":
+            order.flag_reason = f"A payment succeeded for an order that is {order.status}: check by hand."
+            record(order.id, "unexpected_payment", source=source, ref=intent.ref, amount_fen=intent.amount_fen)
+            return "flagged_unexpected_payment", []
+        # Money arrived for an order that expired or was cancelled: its stock is gone, so give it back.
         order.flag_reason = "Payment arrived after the order was cancelled; refunded automatically."
         record(order.id, "late_payment", source=source, ref=intent.ref, amount_fen=intent.amount_fen)
         refund = open_refund(order, amount_fen=intent.amount_fen, kind="other", actor_id=None,
-                              reason="payment after cancellation")
+                             reason="payment after cancellation")
         return "refunding_late_payment", [refund.id] if refund else []
     if intent.status == "cancelled":
-        if payment.status == "pending":
-            payment.status = "cancelled"
-            record(order.id, "payment_cancelled", source=source, ref=intent.ref)
+        if _settle(payment, "cancelled", from_statuses=("pending",)):
+            record(payment.order_id, "payment_cancelled", source=source, ref=intent.ref)
             return "cancelled", []
         return "ignored", []
     if intent.failure_code or intent.failure_message:
-        if payment.status == "pending":  # the buyer may retry with another card until the order expires
-            payment.failure_code, payment.failure_message = intent.failure_code, intent.failure_message
-            record(order.id, "payment_failed", source=source, ref=intent.ref, code=intent.failure_code)
+        # The buyer may retry with another card until the order expires: the payment stays pending.
+        if _settle(payment, "pending", from_statuses=("pending",), failure_code=intent.failure_code,
+                   failure_message=intent.failure_message):
+            record(payment.order_id, "payment_failed", source=source, ref=intent.ref, code=intent.failure_code)
             return "failed", []
     return "ignored", []
+
+
+def _already_processed(event_id: str) -> bool:
+    return db.session.scalar(select(ProcessedWebhookEvent.id).where(
+        ProcessedWebhookEvent.provider == "stripe", ProcessedWebhookEvent.event_id == event_id)) is not None
 
 
 def handle_webhook(*, payload: bytes, headers) -> dict:
@@ -154,6 +193,8 @@ def handle_webhook(*, payload: bytes, headers) -> dict:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+        if not _already_processed(event.id):
+            raise  # a real constraint failure: answer 500 so that the provider retries the event
         return {"event_id": event.id, "outcome": "duplicate"}
     except Exception:
         db.session.rollback()
@@ -168,7 +209,9 @@ def reconcile_order(*, order_id: int) -> str:
     payment = order_payment(order_id)
     if payment is None or payment.provider_ref is None or payment.status != "pending":
         return "nothing_to_do"
-    intent = get_gateway(payment.provider).retrieve_intent(payment.provider_ref)
+    provider, ref = payment.provider, payment.provider_ref
+    _end_transaction()
+    intent = get_gateway(provider).retrieve_intent(ref)
     try:
         outcome, refund_ids = _apply_intent(payment, intent, source="reconcile")
         db.session.commit()
@@ -185,8 +228,10 @@ def cancel_open_intents(*, order_id: int) -> None:
     payment = order_payment(order_id)
     if payment is None or payment.provider_ref is None or payment.status != "pending":
         return
+    provider, ref = payment.provider, payment.provider_ref
+    _end_transaction()
     try:
-        intent = get_gateway(payment.provider).cancel_intent(payment.provider_ref)
+        intent = get_gateway(provider).cancel_intent(ref)
     except PaymentProviderError:
         # Perhaps it succeeded meanwhile: the reconcile path will see it and refund the late payment.
         reconcile_order(order_id=order_id)
@@ -244,9 +289,12 @@ def execute_refund(*, refund_id: int) -> Refund:
     try:
         if payment is None or payment.provider_ref is None:
             raise PaymentProviderError("No captured payment to refund.")
-        result = get_gateway(payment.provider).refund(
-            intent_ref=payment.provider_ref, amount_fen=refund.amount_fen, idempotency_key=f"refund:{refund.id}",
-            metadata={"order_id": str(order.id), "refund_id": str(refund.id)})
+        request = dict(intent_ref=payment.provider_ref, amount_fen=refund.amount_fen,
+                       idempotency_key=f"refund:{refund.id}",
+                       metadata={"order_id": str(order.id), "refund_id": str(refund.id)})
+        provider = payment.provider
+        _end_transaction()
+        result = get_gateway(provider).refund(**request)
     except PaymentProviderError as error:
         _undo_refund(order, refund)
         refund.status, refund.failure_message = "failed", error.detail
