@@ -50,6 +50,7 @@ BLUEPRINT_MODULES = (
     "shop.regions.routes",
     "shop.suppliers.routes",
     "shop.catalog.routes",
+    "shop.catalog.import_routes",
     "shop.addresses.routes",
     "shop.cart.routes",
     "shop.checkout.routes",

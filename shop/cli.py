@@ -94,3 +94,69 @@ def send_outbox():
     from shop.notifications.services import deliver_outbox
 
     click.echo(deliver_outbox())
+
+
+@shop_cli.command("import-catalog")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--supplier", "supplier_id", type=int, required=True, help="The supplier's id.")
+@click.option("--dry-run", is_flag=True, help="Check every row and write nothing.")
+@click.option("--publish", is_flag=True, help="Publish the products (the supplier must be approved).")
+@click.option("--as", "email", help="Act as this member (default: the supplier's first owner).")
+def import_catalog_command(file, supplier_id, dry_run, publish, email):
+    """Import products from a CSV or .xlsx file, all or nothing; exit code 1 when rows are rejected."""
+    import sys
+    from pathlib import Path
+
+    from shop.catalog import importer
+    from shop.errors import ShopError
+
+    actor = importer.default_actor(supplier_id=supplier_id, email=email)
+    if actor is None:
+        raise click.ClickException(f"supplier {supplier_id}: no such supplier or member")
+    path = Path(file)
+
+    def progress(label, length):
+        return click.progressbar(length=length, label=label, file=sys.stderr)
+
+    try:
+        result = importer.import_catalog(user=actor, supplier_id=supplier_id, data=path.read_bytes(),
+                                         filename=path.name, dry_run=dry_run, publish=publish, progress=progress)
+    except ShopError as error:
+        if error.code != "import_rejected":
+            raise click.ClickException(f"{error.code}: {error.detail} {error.errors or ''}".rstrip())
+        _print_import_errors(error.errors["rows"], error.errors["error_count"])
+        click.echo(f"rejected: {error.detail}")
+        raise SystemExit(1)
+    click.echo(f"{result['rows']} rows, {result['products']} products, {result['skus']} SKUs")
+    _print_import_errors(result["errors"], result["error_count"])
+    if dry_run:
+        click.echo("dry run: nothing was written" + (" — the file would be rejected" if result["errors"] else ""))
+        if result["errors"]:
+            raise SystemExit(1)
+    else:
+        click.echo(f"imported {len(result['imported_product_ids'])} products"
+                   f" ({'published' if publish else 'drafts'})")
+
+
+def _print_import_errors(errors, count):
+    for error in errors:
+        click.echo(f"row {error['row']}\t{error['column']}\t{error['message']}")
+    if count > len(errors):
+        click.echo(f"... and {count - len(errors)} more")
+
+
+@shop_cli.command("export-catalog")
+@click.option("--supplier", "supplier_id", type=int, required=True, help="The supplier's id.")
+@click.option("--as", "email", help="Act as this member (default: the supplier's first owner).")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+def export_catalog_command(supplier_id, email, out):
+    """Write the supplier's catalog (draft and active products) to an .xlsx in the import format."""
+    from pathlib import Path
+
+    from shop.catalog import exporter, importer
+
+    actor = importer.default_actor(supplier_id=supplier_id, email=email)
+    if actor is None:
+        raise click.ClickException(f"supplier {supplier_id}: no such supplier or member")
+    Path(out).write_bytes(exporter.export_catalog(user=actor, supplier_id=supplier_id))
+    click.echo(f"catalog of supplier {supplier_id} written to {out}")

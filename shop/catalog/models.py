@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.database import UTCDateTime, string_enum, utcnow
@@ -51,6 +51,8 @@ class Product(db.Model):
         Index("ix_product_public_best_selling", "status", "sales_count", "id"),
         Index("ix_product_supplier_newest", "supplier_id", "id"),
         CheckConstraint("sale_months_mask >= 0 AND sale_months_mask <= 4095", name="sale_months_mask_range"),
+        # The supplier's own product code (catalog import's product_ref): one product per code and supplier.
+        UniqueConstraint("supplier_id", "external_ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +60,7 @@ class Product(db.Model):
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
     origin_district_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
     name: Mapped[str] = mapped_column(String(120))
+    external_ref: Mapped[str | None] = mapped_column(String(64))  # the supplier's product code; None if never imported
     subtitle: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     product_type: Mapped[str] = mapped_column(string_enum(*PRODUCT_TYPES, name="product_type"))

@@ -121,8 +121,9 @@ def refresh_min_price(product: Product) -> None:
 
 
 def create_product(*, user, supplier_id: int, skus: list[dict] = (), sale_months: list[int] | None = None,
-                   **fields) -> Product:
-    """A draft product (with optional SKUs) of a supplier the user is a member of."""
+                   external_ref: str | None = None, commit: bool = True, **fields) -> Product:
+    """A draft product (with optional SKUs) of a supplier the user is a member of. With commit=False it joins
+    the caller's transaction and returns the row as is (the all-or-nothing catalog import)."""
     supplier = require_member_of(user=user, supplier_id=supplier_id, what="supplier")
     _check_category(fields["category_id"])
     district = _district(fields["origin_district_code"])
@@ -131,7 +132,7 @@ def create_product(*, user, supplier_id: int, skus: list[dict] = (), sale_months
     sku_errors = {str(i): problems for i, data in enumerate(skus) if (problems := sku_problems(_sku_values(data)))}
     if sku_errors:
         raise ValidationFailed("Invalid SKU.", errors={"skus": sku_errors})
-    product = Product(supplier_id=supplier.id, status="draft", **values)
+    product = Product(supplier_id=supplier.id, status="draft", external_ref=external_ref, **values)
     if sale_months is not None:
         product.sale_months_mask = months_to_mask(sale_months)
     search.reindex(product, supplier_name=supplier.name, district_name=district.name)
@@ -140,6 +141,8 @@ def create_product(*, user, supplier_id: int, skus: list[dict] = (), sale_months
     for data in skus:
         _add_sku(product, data, actor_id=user.id)
     refresh_min_price(product)
+    if not commit:
+        return product
     db.session.commit()
     return load_product(product.id)
 
