@@ -123,8 +123,7 @@ def place_order(*, user, address_id: int, items: list[dict] | None = None, retur
         db.session.add(Payment(order_id=order.id, provider="stripe", kind="full", amount_fen=order.total_fen,
                                currency=order.currency))
         record(order.id, "placed", actor_id=user.id, total_fen=order.total_fen)
-        if from_cart:
-            cart.remove_purchased(user_id=user.id, sku_ids=[sku_id for sku_id, _ in pairs])
+        cart.remove_purchased(user_id=user.id, sku_ids=[sku_id for sku_id, _ in pairs])  # bought: out of the cart
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -1,7 +1,7 @@
 """The supplier side of an order: each supplier sees and ships only its own fulfilment."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from shop.database import utcnow
@@ -15,6 +15,19 @@ from shop.pagination import SortKey, keyset_page
 from shop.suppliers.services import is_member, member_supplier_ids
 
 SHIPPABLE_ORDER_STATUSES = ("paid", "fulfilling")
+NOT_YET_SUPPLIERS_BUSINESS = ("pending_payment", "awaiting_approval", "rejected")
+
+
+def _visible_to_suppliers():
+    """Unpaid orders, and unpaid ones that were abandoned, are not the supplier's business (nor is the
+    buyer's address): their stock was only held."""
+    return and_(Order.status.notin_(NOT_YET_SUPPLIERS_BUSINESS),
+                ~and_(Order.status == "cancelled", Order.paid_at.is_(None)))
+
+
+def _order_visible_to_suppliers(order: Order) -> bool:
+    return order.status not in NOT_YET_SUPPLIERS_BUSINESS and not (order.status == "cancelled"
+                                                                    and order.paid_at is None)
 
 
 def _query():
@@ -26,10 +39,8 @@ def list_fulfillments(*, user, supplier_id: int | None = None, status: str | Non
     supplier_ids = member_supplier_ids(user=user)
     if supplier_id is not None:
         supplier_ids = [s for s in supplier_ids if s == supplier_id]
-    # Unpaid orders are not the supplier's business yet: their stock is only held.
     stmt = _query().join(Order, Order.id == Fulfillment.order_id).where(
-        Fulfillment.supplier_id.in_(supplier_ids),
-        Order.status.notin_(("pending_payment", "awaiting_approval", "rejected")))
+        Fulfillment.supplier_id.in_(supplier_ids), _visible_to_suppliers())
     if status:
         stmt = stmt.where(Fulfillment.status == status)
     return keyset_page(db.session, stmt, keys=[SortKey(Fulfillment.id, lambda f: f.id, descending=True)],
@@ -39,7 +50,7 @@ def list_fulfillments(*, user, supplier_id: int | None = None, status: str | Non
 def get_fulfillment(*, user, fulfillment_id: int) -> Fulfillment:
     fulfillment = db.session.scalar(_query().where(Fulfillment.id == fulfillment_id))
     if fulfillment is None or not is_member(user=user, supplier_id=fulfillment.supplier_id) or \
-            fulfillment.order.status in ("pending_payment", "awaiting_approval", "rejected"):
+            not _order_visible_to_suppliers(fulfillment.order):
         raise NotFound("No such fulfilment.")
     return fulfillment
 

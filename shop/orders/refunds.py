@@ -82,6 +82,9 @@ def request_refund(*, user, order_id: int, kind: str, items: list[dict], reason:
             raise Conflict("That is more than is left to refund on this line.", code="refund_exceeds_paid")
         by_fulfillment[line.fulfillment_id].append({"order_line_id": line.id, "quantity": item["quantity"],
                                                     "amount_fen": amount})
+    asked = sum(item["amount_fen"] for lines_ in by_fulfillment.values() for item in lines_)
+    if asked > order.refundable_fen - sum(open_amounts.values()):
+        raise Conflict("That is more than is left to refund on this order.", code="refund_exceeds_paid")
     refunds = []
     for fulfillment_id, refund_lines in by_fulfillment.items():
         fulfillment = fulfillments[fulfillment_id]
@@ -108,8 +111,14 @@ def _refund_for_decider(user, refund_id: int) -> Refund:
 
 def decide_refund(*, user, refund_id: int, approve: bool, note: str = "", amount_fen: int | None = None) -> Refund:
     refund = _refund_for_decider(user, refund_id)
-    if refund.status != "requested":
-        raise Conflict(f"This refund is already {refund.status}.", code="refund_already_decided")
+    decided = "approved" if approve else "rejected"
+    # The decision claims the request first: of two concurrent deciders the second waits, then matches nothing.
+    claimed = db.session.execute(update(Refund).where(Refund.id == refund.id, Refund.status == "requested")
+                                 .values(status=decided)).rowcount
+    if not claimed:
+        db.session.rollback()
+        raise Conflict(f"This refund is already {db.session.get(Refund, refund_id).status}.",
+                       code="refund_already_decided")
     order = db.session.get(Order, refund.order_id)
     try:
         if approve:
@@ -128,9 +137,7 @@ def decide_refund(*, user, refund_id: int, approve: bool, note: str = "", amount
                     .values(refunded_fen=OrderLine.refunded_fen + item["amount_fen"]))
                 if result.rowcount != 1:
                     raise Conflict("That is more than is left to refund on a line.", code="refund_exceeds_paid")
-            refund.amount_fen, refund.status = amount, "approved"
-        else:
-            refund.status = "rejected"
+            refund.amount_fen = amount
         refund.decided_by_id, refund.decided_at, refund.decision_note = user.id, utcnow(), note
         record(order.id, f"refund_{refund.status}", actor_id=user.id, refund_id=refund.id,
                amount_fen=refund.amount_fen, note=note)
@@ -166,7 +173,7 @@ def list_order_refunds(*, user, order_id: int) -> list[Refund]:
     return list(db.session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)))
 
 
-def list_supplier_refunds(*, user, status: str | None, limit: int, cursor: str | None):
+def list_supplier_refunds(*, user, status: str | None = None, limit: int, cursor: str | None = None):
     stmt = select(Refund).where(Refund.supplier_id.in_(member_supplier_ids(user=user)))
     if status:
         stmt = stmt.where(Refund.status == status)
