@@ -21,6 +21,26 @@ def make_user(email: str | None = None, *, admin: bool = False, **extra):
                          **extra)
 
 
+def count_statements(call) -> tuple[int, object]:
+    """Run call() and count the SQL statements the app sends meanwhile; returns (count, call's result)."""
+    from sqlalchemy import event
+
+    from shop.extensions import db
+
+    db.session.commit()
+    statements = []
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        result = call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before_cursor_execute)
+    return len(statements), result
+
+
 class ApiClient:
     """Wraps Flask's test client: JSON bodies, the CSRF header once signed in, an optional Bearer token."""
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from shop.accounts.services import create_token
 from shop.catalog import queries
@@ -11,7 +11,7 @@ from shop.extensions import db
 from shop.money import MAX_PRICE_FEN
 from shop.suppliers.models import SupplierMember
 from tests.catalog.factories import category_id, make_product, product_body, sku_body
-from tests.support import ApiClient, make_user
+from tests.support import count_statements as count_request_statements, ApiClient, make_user
 from tests.suppliers.factories import make_supplier
 
 API = "/api/v1"
@@ -369,20 +369,9 @@ def test_keyset_pages_neither_repeat_nor_skip(client, supplier, sort):
 
 
 def count_statements(app, call) -> int:
-    db.session.commit()
-    statements = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        response = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", before_cursor_execute)
+    count, response = count_request_statements(call)
     assert response.status_code == 200
-    return len(statements)
+    return count
 
 
 def test_list_runs_a_constant_number_of_statements(app, client, supplier):
