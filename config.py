@@ -51,6 +51,10 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20 per hour")
+    MEMBER_ADD_RATE_LIMIT = os.environ.get("MEMBER_ADD_RATE_LIMIT", "30 per hour")
+    # Behind a load balancer: how many proxies' X-Forwarded-For to trust (0 = none), so that rate limits key
+    # on the client's address and not the balancer's.
+    TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
 
     # Argon2id at the OWASP minimum (m=19 MiB, t=2, p=1).
     ARGON2_TIME_COST = 2
@@ -63,6 +67,7 @@ class Config:
     STRIPE_PAYMENT_METHOD_TYPES = [t for t in os.environ.get("STRIPE_PAYMENT_METHOD_TYPES", "card").split(",") if t]
     UNPAID_ORDER_TTL_MINUTES = int(os.environ.get("UNPAID_ORDER_TTL_MINUTES", 30))
     AUTO_CONFIRM_DAYS = int(os.environ.get("AUTO_CONFIRM_DAYS", 10))
+    MAX_UNPAID_ORDERS = int(os.environ.get("MAX_UNPAID_ORDERS", 10))  # per buyer: unpaid orders hold stock
 
     SMTP_HOST = os.environ.get("SMTP_HOST")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))
@@ -97,6 +102,7 @@ class TestingConfig(DevelopmentConfig):
     )
     ARGON2_MEMORY_COST_KIB = 19 * 1024
     LOGIN_RATE_LIMIT = "5 per minute"
+    MAX_UNPAID_ORDERS = 1000  # tests place many orders per buyer; the limit itself has its own test
     REGISTER_RATE_LIMIT = "1000 per minute"
     STRIPE_SECRET_KEY = "sk_test_suite"
     STRIPE_WEBHOOK_SECRET = "whsec_test_suite"
@@ -110,4 +116,5 @@ CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "producti
 
 
 def config_from_env():
-    return CONFIGS[os.environ.get("SHOP_ENV", "development")]
+    # Secure by default: without SHOP_ENV the app is production and refuses to start without SECRET_KEY.
+    return CONFIGS[os.environ.get("SHOP_ENV", "production")]

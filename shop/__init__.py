@@ -15,9 +15,17 @@ def create_app(config_object=None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set outside development.")
     app.json.ensure_ascii = False
+    from shop.validators import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is registered
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("shop").setLevel(logging.INFO)
 
+    if app.config.get("TRUSTED_PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     _init_extensions(app)
     _register_blueprints(app)
 
@@ -41,6 +49,11 @@ def _init_extensions(app: Flask) -> None:
                      compare_type=True, include_object=include_object)
     limiter.init_app(app)
     api.init_app(app)
+    from flask_smorest.spec.plugins import integerconverter2paramschema
+
+    from shop.validators import IdConverter
+
+    api.register_converter(IdConverter, integerconverter2paramschema)
     errors.init_app(app)  # after api.init_app: replaces flask-smorest's error handler with problem+json
     auth.init_app(app)  # after errors: its CSRF check runs once the request id is set
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 CURRENCY = "CNY"
 FEN_PER_YUAN = 100
 MAX_PRICE_FEN = 100_000_000  # 1,000,000 元 for one unit: anything above is a typo, not a price
+MAX_ORDER_FEN = 99_999_999  # the most Stripe takes in one CNY charge (8 digits of fen); also fits the columns
 
 
 def yuan_to_fen(value: str | int | Decimal) -> int:

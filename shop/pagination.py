@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import and_, or_
 
 from shop.errors import ValidationFailed
+from shop.validators import MAX_ID
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -58,7 +59,8 @@ def _check_cursor_types(keys: list[SortKey], values: list) -> None:
             expected = key.column.type.python_type
         except (AttributeError, NotImplementedError):
             continue
-        if value is None or isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
+        if value is None or isinstance(value, bool) != (expected is bool) or not isinstance(value, expected) or \
+                (expected is int and not -MAX_ID <= value <= MAX_ID):
             raise ValidationFailed("Invalid cursor.", code="invalid_cursor", errors={"cursor": ["Invalid cursor."]})
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import phonenumbers
+from werkzeug.routing import IntegerConverter
 from marshmallow import ValidationError, fields, validate
 
 from shop.money import MAX_PRICE_FEN
@@ -10,6 +11,28 @@ from shop.money import MAX_PRICE_FEN
 def StrictInt(**kwargs) -> fields.Integer:
     """Quantities and counts in a JSON body: 2.7 and "3" are rejected, not coerced."""
     return fields.Integer(strict=True, **kwargs)
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns: anything larger is no id of ours (and not a 500)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in URLs: above MAX_ID the route does not match (404) instead of overflowing the column."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def Id(**kwargs) -> fields.Integer:
+    """An object id in a JSON body."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def QueryId(**kwargs) -> fields.Integer:
+    """An object id in a query string (arrives as text; "2.7" is still rejected)."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def Fen(*, allow_zero: bool = False, **kwargs) -> fields.Integer:

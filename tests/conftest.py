@@ -76,6 +76,16 @@ def make_client(app):
     return lambda: ApiClient(app.test_client())
 
 
+def _register_webhook(base: str, url: str, secret: str) -> None:
+    """localstripe's own config API (not Stripe's): hooks cannot be deleted, re-registering an id moves it."""
+    import json
+    import urllib.request
+
+    body = json.dumps({"url": url, "secret": secret}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{base}/_config/webhooks/shop", data=body,
+                                                  headers={"Content-Type": "application/json"}, method="POST"))
+
+
 @pytest.fixture(scope="session")
 def localstripe_base(app):
     """One localstripe per session (loopback, in memory); the app's Stripe client points at it."""
@@ -83,6 +93,10 @@ def localstripe_base(app):
 
     proc, base = start_subprocess()
     app.config["STRIPE_API_BASE"] = base
+    # localstripe keeps events that found no hook and floods them into the next hook registered, which made
+    # a webhook test wait behind every earlier test's events. A hook from the start, pointed at a closed port
+    # except during webhook tests (stripe_webhooks), lets every event go at once.
+    _register_webhook(base, "http://127.0.0.1:9/closed", app.config["STRIPE_WEBHOOK_SECRET"])
     yield base
     proc.terminate()
     proc.wait(10)
@@ -115,16 +129,10 @@ def live_server(app):
 def stripe_webhooks(app, stripe_server, live_server):
     """localstripe delivers signed webhooks to the live app during this test only (hooks cannot be deleted:
     afterwards the hook is pointed at a closed port so late events cannot leak into the next test)."""
-    import json
     import time
-    import urllib.request
 
-    def register(url):
-        body = json.dumps({"url": url, "secret": app.config["STRIPE_WEBHOOK_SECRET"]}).encode()
-        urllib.request.urlopen(urllib.request.Request(f"{stripe_server}/_config/webhooks/shop", data=body,
-                                                      headers={"Content-Type": "application/json"}, method="POST"))
-
-    register(f"{live_server}/api/v1/payments/stripe/webhook")
+    secret = app.config["STRIPE_WEBHOOK_SECRET"]
+    _register_webhook(stripe_server, f"{live_server}/api/v1/payments/stripe/webhook", secret)
     yield stripe_server
-    register("http://127.0.0.1:9/closed")
+    _register_webhook(stripe_server, "http://127.0.0.1:9/closed", secret)
     time.sleep(0.05)

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, pre_dump
 
-from shop.validators import Quantity, StrictInt
+from shop.validators import Id, Quantity, QueryId
 
 
 class CartLineSchema(Schema):
@@ -65,11 +65,11 @@ class CartSchema(Schema):
 
 
 class CartQueryArgsSchema(Schema):
-    address_id = fields.Integer(metadata={"description": "Quote shipping to this address"})
+    address_id = QueryId(metadata={"description": "Quote shipping to this address"})
 
 
 class CartLineCreateSchema(Schema):
-    sku_id = StrictInt(required=True)
+    sku_id = Id(required=True)
     quantity = Quantity(required=True)
 
 

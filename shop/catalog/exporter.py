@@ -97,6 +97,8 @@ def export_catalog(*, user, supplier_id: int) -> bytes:
 
     def cell(value, *, text=False, font=None):
         c = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            c.data_type = "s"  # never a formula: product text written by staff must not run in the owner's Excel
         if text:
             c.number_format = "@"
         if font:

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from shop.catalog.models import GI_SCHEMES, PRODUCT_STATUSES, PRODUCT_TYPES, RETURN_POLICIES
 from shop.pagination import PageArgsSchema, page_schema
 from shop.money import MAX_PRICE_FEN
-from shop.validators import Fen, Quantity, RegionCode, StrictInt, Text
+from shop.validators import Fen, Id, Quantity, QueryId, RegionCode, StrictInt, Text
 
 SC_LICENSE = validate.Regexp(r"^SC\d{14}$", error='"SC" followed by 14 digits.')
 BARCODE = validate.Regexp(r"^\d{8,14}$", error="8 to 14 digits.")
@@ -193,7 +193,7 @@ class ProductUpdateSchema(Schema):
     name = Text(120)
     subtitle = Text(200, min_length=0)
     description = Text(10_000, min_length=0)
-    category_id = StrictInt(validate=validate.Range(min=1))
+    category_id = Id()
     origin_district_code = RegionCode()
     product_type = fields.String(validate=validate.OneOf(PRODUCT_TYPES))
     sc_license_number = fields.String(allow_none=True, validate=SC_LICENSE)
@@ -217,9 +217,9 @@ class ProductUpdateSchema(Schema):
 
 
 class ProductCreateSchema(ProductUpdateSchema):
-    supplier_id = StrictInt(required=True, validate=validate.Range(min=1))
+    supplier_id = Id(required=True)
     name = Text(120, required=True)
-    category_id = StrictInt(required=True, validate=validate.Range(min=1))
+    category_id = Id(required=True)
     origin_district_code = RegionCode(required=True)
     product_type = fields.String(required=True, validate=validate.OneOf(PRODUCT_TYPES))
     return_policy = fields.String(required=True, validate=validate.OneOf(RETURN_POLICIES))
@@ -230,10 +230,10 @@ class ProductCreateSchema(ProductUpdateSchema):
 
 
 class ProductQueryArgsSchema(PageArgsSchema):
-    category = fields.Integer(validate=validate.Range(min=1),
+    category = QueryId(
                               metadata={"description": "A category id; its descendants are included."})
     origin_district = RegionCode()
-    supplier_id = fields.Integer(validate=validate.Range(min=1))
+    supplier_id = QueryId()
     gi_only = fields.Boolean(load_default=False)
     in_season = fields.Boolean(load_default=False, metadata={"description": "On sale this month (Asia/Shanghai)."})
     in_stock = fields.Boolean(load_default=False)

@@ -2,11 +2,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from stdnum.cn import uscc
 
 from shop.orders.schemas import OrderSchema, PaymentSchema
-from shop.validators import Quantity, StrictInt, Text
+from shop.validators import Id, Quantity, Text
 
 
 class CheckoutItemSchema(Schema):
-    sku_id = StrictInt(required=True)
+    sku_id = Id(required=True)
     quantity = Quantity(required=True)
 
 
@@ -35,11 +35,11 @@ class FapiaoSchema(Schema):
 
 
 class CheckoutSchema(Schema):
-    address_id = StrictInt(required=True)
+    address_id = Id(required=True)
     items = fields.List(fields.Nested(CheckoutItemSchema), load_default=None,
                         validate=validate.Length(min=1, max=100),
                         metadata={"description": "Omit to check out the whole cart"})
-    return_confirmations = fields.List(StrictInt(), load_default=list, metadata={
+    return_confirmations = fields.List(Id(), load_default=list, validate=validate.Length(max=100), metadata={
         "description": "Product ids whose exclusion from 7-day no-reason return the buyer confirms"})
     fapiao = fields.Nested(FapiaoSchema, load_default=None, allow_none=True)
     note = fields.String(load_default="", validate=validate.Length(max=255))

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +20,7 @@ from shop.checkout.pricing import Quote, price_items
 from shop.database import utcnow
 from shop.errors import Conflict, PaymentProviderError, ValidationFailed
 from shop.extensions import db
+from shop.money import MAX_ORDER_FEN, format_fen
 from shop.orders.models import Fulfillment, Order, OrderLine
 from shop.orders.state import record
 from shop.payments import services as payments
@@ -49,6 +50,9 @@ def _replay(order: Order, request_fingerprint: str) -> Order:
 
 
 def _check_quote(quote: Quote, confirmations: set[int]) -> None:
+    if quote.total_fen > MAX_ORDER_FEN:
+        raise ValidationFailed(f"One order can be at most {format_fen(MAX_ORDER_FEN)}; split it.",
+                               code="order_too_large")
     problems = quote.problems()
     if any("unavailable" in p for p in problems.values()):
         raise Conflict("Some items are no longer on sale.", code="unavailable",
@@ -69,6 +73,14 @@ def _check_quote(quote: Quote, confirmations: set[int]) -> None:
                                code="return_confirmation_required", errors={"return_confirmations": missing})
 
 
+def _check_unpaid_limit(user) -> None:
+    """Unpaid orders hold stock: one account may not hold much of it by placing orders it never pays."""
+    unpaid = db.session.scalar(select(func.count()).select_from(Order).where(
+        Order.buyer_id == user.id, Order.status == "pending_payment"))
+    if unpaid >= current_app.config["MAX_UNPAID_ORDERS"]:
+        raise Conflict("Pay or cancel your unpaid orders first.", code="too_many_unpaid_orders")
+
+
 def place_order(*, user, address_id: int, items: list[dict] | None = None, return_confirmations: list[int] = (),
                 fapiao: dict | None = None, note: str = "", idempotency_key: str | None = None) -> Order:
     body = {"address_id": address_id, "items": items, "return_confirmations": sorted(return_confirmations),
@@ -80,6 +92,7 @@ def place_order(*, user, address_id: int, items: list[dict] | None = None, retur
             return _replay(existing, request_fingerprint)
 
     address = addresses.get_address(user=user, address_id=address_id)
+    _check_unpaid_limit(user)
     from_cart = items is None
     if from_cart:
         pairs = [(line.sku_id, line.quantity) for line in db.session.scalars(

@@ -2,7 +2,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from shop.orders.models import ORDER_STATUSES, REFUND_STATUSES
 from shop.pagination import PageArgsSchema, page_schema
-from shop.validators import Fen, Quantity, StrictInt, Text
+from shop.validators import Fen, Id, Quantity, QueryId, Text
 
 
 class OrderLineSchema(Schema):
@@ -117,7 +117,7 @@ RefundPageSchema = page_schema(RefundSchema)
 
 
 class RefundItemSchema(Schema):
-    order_line_id = StrictInt(required=True)
+    order_line_id = Id(required=True)
     quantity = Quantity(required=True)
 
 
@@ -175,7 +175,7 @@ SupplierFulfillmentPageSchema = page_schema(SupplierFulfillmentSchema)
 
 
 class FulfillmentQueryArgsSchema(PageArgsSchema):
-    supplier_id = fields.Integer()
+    supplier_id = QueryId()
     status = fields.String(validate=validate.OneOf(("pending", "shipped", "delivered", "cancelled")))
 
 

@@ -65,8 +65,10 @@ def ensure_intent(*, order_id: int, wait_seconds: float = 10.0) -> Payment:
 
 
 def open_payment(*, user, order_id: int) -> Payment:
-    """The buyer's way back to paying: create (once) or return the order's PaymentIntent."""
-    orders.get_order(user=user, order_id=order_id)
+    """The buyer's way back to paying: create (once) or return the order's PaymentIntent. Only the buyer
+    gets the client secret (not even an operator)."""
+    if orders.get_order(user=user, order_id=order_id).buyer_id != user.id:
+        raise NotFound("No such order.")
     return ensure_intent(order_id=order_id)
 
 

@@ -1,9 +1,10 @@
-from flask import jsonify
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from shop.accounts.auth import authenticated_user
+from shop.extensions import limiter
 from shop.pagination import PageArgsSchema
 from shop.suppliers import services
 from shop.suppliers.schemas import (ShippingRuleSchema, ShippingRuleUpdateSchema, SupplierCreateSchema,
@@ -14,6 +15,11 @@ from shop.suppliers.schemas import (ShippingRuleSchema, ShippingRuleUpdateSchema
 
 blp = Blueprint("suppliers", __name__, url_prefix="/api/v1",
                 description="Supplier enterprises: registration, review, members, shipping rules")
+
+
+def _limit_key() -> str:
+    """Per account when signed in, per client address otherwise."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else f"ip:{request.remote_addr}"
 
 
 def _viewer():
@@ -67,6 +73,10 @@ class SupplierEvents(MethodView):
 
 @blp.route("/suppliers/<int:supplier_id>/members")
 class SupplierMembers(MethodView):
+    # Adding answers whether an email has an account: bounded, so it is no enumeration oracle.
+    decorators = [limiter.limit(lambda: current_app.config["MEMBER_ADD_RATE_LIMIT"], methods=["POST"],
+                                key_func=_limit_key)]
+
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, SupplierMemberPageSchema)
     def get(self, args, supplier_id):

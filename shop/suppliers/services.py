@@ -27,6 +27,7 @@ from shop.accounts.services import normalise_email
 from shop.database import utcnow
 from shop.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from shop.extensions import db
+from shop.notifications.services import enqueue
 from shop.pagination import SortKey, keyset_page
 from shop.regions.models import Region
 from shop.regions.services import get_region
@@ -302,16 +303,26 @@ def add_member(*, user, supplier_id: int, email: str, role: str) -> SupplierMemb
     member = SupplierMember(supplier_id=supplier_id, user_id=new_user.id, role=role)
     db.session.add(member)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # the (supplier, user) unique constraint
         db.session.rollback()
         raise Conflict("This user is already a member.", code="already_member")
+    # Nobody is added silently: the new member is told, and may leave (remove_member on themselves).
+    supplier = db.session.get(Supplier, supplier_id)
+    enqueue(email=new_user.email, user_id=new_user.id, template="supplier_membership",
+            subject=f"您已被加入供货企业 {supplier.name} / Added to a supplier",
+            body=f"{user.display_name} 将您以 {role} 身份加入了 {supplier.name}。如非您本人同意，可在成员列表中退出。")
+    db.session.commit()
     return db.session.scalar(select(SupplierMember).where(SupplierMember.id == member.id)
                              .options(joinedload(SupplierMember.user)))
 
 
 def remove_member(*, user, supplier_id: int, member_id: int) -> None:
-    _check_role(user, supplier_id, ("owner",))
+    """Owners remove anyone; every member may remove themselves (leave). The last owner stays."""
+    member = db.session.get(SupplierMember, member_id)
+    leaving = member is not None and member.supplier_id == supplier_id and member.user_id == user.id
+    if not leaving:
+        _check_role(user, supplier_id, ("owner",))
     _locked_supplier(supplier_id)  # two owners removing each other at once must not leave none
     member = db.session.get(SupplierMember, member_id)
     if member is None or member.supplier_id != supplier_id:

@@ -385,3 +385,30 @@ def test_the_base_fee_covers_the_base_weight_and_sales_count_waits_for_payment(w
     assert assert_fen_ints(result) >= 10
     stored = db.session.scalar(select(Product.sales_count).where(Product.id == world.product_a))
     assert stored == 0  # sold counts only once paid
+
+
+def test_a_buyer_cannot_hold_stock_with_endless_unpaid_orders(app, world, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_UNPAID_ORDERS", 2)
+    buyer = api_as(world.buyer)
+    for _ in range(2):
+        place(buyer, world.address_id, [(world.sku_a, 1)])
+    before = stock_of(world.sku_a), count(Order)
+    assert_problem(checkout(buyer, world.address_id, [(world.sku_a, 1)]), 409,
+                   "too_many_unpaid_orders")
+    assert (stock_of(world.sku_a), count(Order)) == before
+    # Another buyer is not affected.
+    other = make_user()
+    address = make_address(other)
+    place(api_as(other), address.id, [(world.sku_a, 1)])
+
+
+def test_an_order_above_what_one_payment_can_take_is_refused(world):
+    buyer = api_as(world.buyer)
+    owner = api_as(world.owner_b)
+    sku = owner.post(f"/api/v1/products/{world.product_b}/skus", json={
+        "spec": "整车", "unit": "车", "weight_g": 1000, "price_fen": 100_000_000, "stock": 5})
+    assert sku.status_code == 201, sku.json
+    before = count(Order), stock_of(sku.json["id"])
+    assert_problem(checkout(buyer, world.address_id, [(sku.json["id"], 1)]), 422,
+                   "order_too_large")
+    assert (count(Order), stock_of(sku.json["id"])) == before
