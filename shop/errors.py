@@ -82,13 +82,33 @@ def problem(status: int, code: str, title: str, detail: str | None = None, error
         "request_id": getattr(g, "request_id", None),
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = _string_keys(errors)
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _string_keys(value):
+    """marshmallow keys list items by int ({0: [...], "_schema": [...]}); JSON wants strings (and jsonify
+    sorts keys, which fails on a mix)."""
+    if isinstance(value, dict):
+        return {str(k): _string_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_string_keys(v) for v in value]
+    return value
+
+
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
 
 
 def _flatten_webargs_errors(messages):
@@ -148,6 +168,14 @@ def init_app(app: Flask) -> None:
     def assign_request_id():
         supplied = request.headers.get("X-Request-ID", "")
         g.request_id = supplied[:64] if supplied.isascii() and supplied.isprintable() and supplied else uuid.uuid4().hex
+
+    @app.before_request
+    def reject_nul_characters():
+        """PostgreSQL text cannot hold NUL: refuse it up front, the same on every database."""
+        body = request.get_json(silent=True) if request.is_json else None
+        if _contains_nul(request.path) or any(_contains_nul(v) for v in request.args.values()) or \
+                _contains_nul(body):
+            raise ValidationFailed("Text must not contain NUL characters.", code="nul_character")
 
     @app.after_request
     def echo_request_id(response):

@@ -25,6 +25,16 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class StrictBool(fields.Boolean):
+    """A boolean in a JSON body: true or false, not 0, 1, "yes" or "off" (query strings stay lenient).
+    A type check, since 1 == True would pass any truthy set."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def Id(**kwargs) -> fields.Integer:
     """An object id in a JSON body."""
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)

@@ -61,7 +61,7 @@ class Me(MethodView):
     def get(self):
         return {"user": authenticated_user(), "csrf_token": csrf_token()}
 
-    @blp.arguments(ProfileUpdateSchema)
+    @blp.arguments(ProfileUpdateSchema, required=False)  # every field optional: an empty PATCH changes nothing
     @blp.response(200, UserSchema)
     def patch(self, changes):
         return services.update_profile(user=authenticated_user(), changes=changes)

@@ -7,8 +7,8 @@ class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     email = fields.Email(dump_only=True)
     display_name = fields.String(dump_only=True)
-    mobile = fields.String(dump_only=True)
-    home_region_code = fields.String(dump_only=True)
+    mobile = fields.String(dump_only=True, allow_none=True)
+    home_region_code = fields.String(dump_only=True, allow_none=True)
     is_platform_admin = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -53,8 +53,8 @@ class TokenSchema(Schema):
     name = fields.String(dump_only=True)
     prefix = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    last_used_at = fields.DateTime(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True)
+    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class TokenCreatedSchema(TokenSchema):

@@ -26,7 +26,7 @@ class AddressItem(MethodView):
     def get(self, address_id):
         return services.get_address(user=authenticated_user(), address_id=address_id)
 
-    @blp.arguments(AddressUpdateSchema)
+    @blp.arguments(AddressUpdateSchema, required=False)  # every field optional: an empty PATCH changes nothing
     @blp.response(200, AddressSchema)
     def patch(self, changes, address_id):
         return services.update_address(user=authenticated_user(), address_id=address_id, changes=changes)

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from shop.validators import CnMobile, RegionCode, Text
+from shop.validators import CnMobile, RegionCode, StrictBool, Text
 
 
 class AddressSchema(Schema):
@@ -10,7 +10,7 @@ class AddressSchema(Schema):
     region_code = fields.String(dump_only=True)
     region_name = fields.String(attribute="region.name", dump_only=True)
     detail = fields.String(dump_only=True)
-    postal_code = fields.String(dump_only=True)
+    postal_code = fields.String(dump_only=True, allow_none=True)
     is_default = fields.Boolean(dump_only=True)
 
 
@@ -20,7 +20,7 @@ class AddressCreateSchema(Schema):
     region_code = RegionCode(required=True, metadata={"description": "County-level GB/T 2260 code"})
     detail = Text(255, required=True)
     postal_code = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{6}$"))
-    is_default = fields.Boolean(load_default=False)
+    is_default = StrictBool(load_default=False)
 
 
 class AddressUpdateSchema(Schema):
@@ -29,4 +29,4 @@ class AddressUpdateSchema(Schema):
     region_code = RegionCode()
     detail = Text(255)
     postal_code = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{6}$"))
-    is_default = fields.Boolean()
+    is_default = StrictBool()

@@ -46,7 +46,7 @@ class ProductItem(MethodView):
     def get(self, product_id):
         return queries.get_product(product_id=product_id, user=viewer())
 
-    @blp.arguments(ProductUpdateSchema)
+    @blp.arguments(ProductUpdateSchema, required=False)  # every field optional: an empty PATCH changes nothing
     @blp.response(200, ProductSchema)
     def patch(self, changes, product_id):
         return services.update_product(user=authenticated_user(), product_id=product_id, changes=changes)
@@ -88,7 +88,7 @@ class SkuItem(MethodView):
     def get(self, sku_id):
         return queries.get_sku(sku_id=sku_id, user=viewer())
 
-    @blp.arguments(SkuUpdateSchema)
+    @blp.arguments(SkuUpdateSchema, required=False)  # every field optional: an empty PATCH changes nothing
     @blp.response(200, SkuDetailSchema)
     def patch(self, changes, sku_id):
         return services.update_sku(user=authenticated_user(), sku_id=sku_id, changes=changes)

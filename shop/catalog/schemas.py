@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from shop.catalog.models import GI_SCHEMES, PRODUCT_STATUSES, PRODUCT_TYPES, RETURN_POLICIES
 from shop.pagination import PageArgsSchema, page_schema
 from shop.money import MAX_PRICE_FEN
-from shop.validators import Fen, Id, Quantity, QueryId, RegionCode, StrictInt, Text
+from shop.validators import Fen, Id, Quantity, QueryId, RegionCode, StrictBool, StrictInt, Text
 
 SC_LICENSE = validate.Regexp(r"^SC\d{14}$", error='"SC" followed by 14 digits.')
 BARCODE = validate.Regexp(r"^\d{8,14}$", error="8 to 14 digits.")
@@ -20,7 +20,7 @@ SORTS = ("newest", "price_asc", "price_desc", "best_selling")
 
 class CategorySchema(Schema):
     id = fields.Integer(dump_only=True)
-    parent_id = fields.Integer(dump_only=True)
+    parent_id = fields.Integer(dump_only=True, allow_none=True)
     name = fields.String(dump_only=True)
     slug = fields.String(dump_only=True)
     path = fields.String(dump_only=True)
@@ -47,7 +47,7 @@ class SkuSchema(Schema):
     min_order_qty = fields.Integer(dump_only=True)
     qty_step = fields.Integer(dump_only=True)
     price_tiers = fields.List(fields.Nested(PriceTierSchema), dump_only=True)
-    barcode = fields.String(dump_only=True)
+    barcode = fields.String(dump_only=True, allow_none=True)
     is_active = fields.Boolean(dump_only=True)
 
 
@@ -63,7 +63,7 @@ class SkuUpdateSchema(Schema):
     qty_step = Quantity()
     price_tiers = fields.List(fields.Nested(PriceTierSchema), validate=validate.Length(max=10))
     barcode = fields.String(allow_none=True, validate=BARCODE)
-    is_active = fields.Boolean()
+    is_active = StrictBool()
 
 
 class SkuCreateSchema(SkuUpdateSchema):
@@ -76,7 +76,7 @@ class SkuCreateSchema(SkuUpdateSchema):
     qty_step = Quantity(load_default=1)
     price_tiers = fields.List(fields.Nested(PriceTierSchema), load_default=list, validate=validate.Length(max=10))
     barcode = fields.String(load_default=None, allow_none=True, validate=BARCODE)
-    is_active = fields.Boolean(load_default=True)
+    is_active = StrictBool(load_default=True)
 
 
 class StockAdjustmentCreateSchema(Schema):
@@ -98,7 +98,7 @@ class StockMovementSchema(Schema):
     delta = fields.Integer(dump_only=True)
     reason = fields.String(dump_only=True)
     note = fields.String(dump_only=True)
-    order_id = fields.Integer(dump_only=True)
+    order_id = fields.Integer(dump_only=True, allow_none=True)
     actor_id = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -149,7 +149,7 @@ class ProductSummarySchema(Schema):
     sale_months = fields.List(fields.Integer(), dump_only=True)
     return_policy = fields.String(dump_only=True)
     status = fields.String(dump_only=True)
-    published_at = fields.DateTime(dump_only=True)
+    published_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class ProductSchema(ProductSummarySchema):
@@ -160,9 +160,9 @@ class ProductSchema(ProductSummarySchema):
     description = fields.String(dump_only=True)
     origin_district_code = fields.String(dump_only=True)
     product_type = fields.String(dump_only=True)
-    sc_license_number = fields.String(dump_only=True)
-    food_filing_number = fields.String(dump_only=True)
-    shelf_life_days = fields.Integer(dump_only=True)
+    sc_license_number = fields.String(dump_only=True, allow_none=True)
+    food_filing_number = fields.String(dump_only=True, allow_none=True)
+    shelf_life_days = fields.Integer(dump_only=True, allow_none=True)
     storage = fields.String(dump_only=True)
     images = fields.List(fields.String(), dump_only=True)
     skus = fields.List(fields.Nested(SkuSchema), dump_only=True)
@@ -203,7 +203,7 @@ class ProductUpdateSchema(Schema):
     gi_protected_area = fields.String(allow_none=True, validate=validate.Length(min=1, max=255))
     shelf_life_days = StrictInt(allow_none=True, validate=validate.Range(min=1, max=36_500))
     storage = Text(120, min_length=0)
-    cold_chain = fields.Boolean()
+    cold_chain = StrictBool()
     sale_months = fields.List(StrictInt(validate=validate.Range(min=1, max=12)),
                               validate=validate.Length(min=1, max=12))
     return_policy = fields.String(validate=validate.OneOf(RETURN_POLICIES))

@@ -2,7 +2,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from shop.orders.models import ORDER_STATUSES, REFUND_STATUSES
 from shop.pagination import PageArgsSchema, page_schema
-from shop.validators import Fen, Id, Quantity, QueryId, Text
+from shop.validators import Fen, Id, Quantity, QueryId, StrictBool, Text
 
 
 class OrderLineSchema(Schema):
@@ -28,10 +28,10 @@ class FulfillmentBriefSchema(Schema):
     status = fields.String()
     subtotal_fen = fields.Integer()
     shipping_fen = fields.Integer()
-    carrier = fields.String()
-    tracking_number = fields.String()
-    shipped_at = fields.DateTime()
-    delivered_at = fields.DateTime()
+    carrier = fields.String(allow_none=True)
+    tracking_number = fields.String(allow_none=True)
+    shipped_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
 
 
 class OrderSchema(Schema):
@@ -49,17 +49,17 @@ class OrderSchema(Schema):
     refunded_fen = fields.Integer()
     refund_status = fields.String()
     shipping_address = fields.Dict()
-    buyer_region_code = fields.String()
+    buyer_region_code = fields.String(allow_none=True)
     fapiao = fields.Dict(allow_none=True)
     return_confirmations = fields.List(fields.Integer())
     note = fields.String()
     flagged = fields.Boolean()
     placed_at = fields.DateTime()
-    expires_at = fields.DateTime()
-    paid_at = fields.DateTime()
-    cancelled_at = fields.DateTime()
-    delivered_at = fields.DateTime()
-    completed_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    paid_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
     lines = fields.List(fields.Nested(OrderLineSchema))
     fulfillments = fields.List(fields.Nested(FulfillmentBriefSchema))
 
@@ -141,7 +141,7 @@ class OperatorRefundSchema(Schema):
 
 
 class RefundDecisionSchema(Schema):
-    approve = fields.Boolean(required=True)
+    approve = StrictBool(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=500))
     amount_fen = Fen(load_default=None, allow_none=True, metadata={"description": "Approve part of the request"})
 
@@ -164,10 +164,10 @@ class SupplierFulfillmentSchema(Schema):
     status = fields.String()
     subtotal_fen = fields.Integer()
     shipping_fen = fields.Integer()
-    carrier = fields.String()
-    tracking_number = fields.String()
-    shipped_at = fields.DateTime()
-    delivered_at = fields.DateTime()
+    carrier = fields.String(allow_none=True)
+    tracking_number = fields.String(allow_none=True)
+    shipped_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
     lines = fields.List(fields.Nested(OrderLineSchema))
 
 

@@ -45,7 +45,7 @@ class SupportPairItem(MethodView):
     def get(self, pair_id):
         return services.get_support_pair(pair_id=pair_id)
 
-    @blp.arguments(SupportPairUpdateSchema)
+    @blp.arguments(SupportPairUpdateSchema, required=False)  # every field optional: an empty PATCH changes nothing
     @blp.response(200, SupportPairSchema)
     def patch(self, changes, pair_id):
         require_platform_admin()

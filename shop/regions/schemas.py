@@ -2,14 +2,14 @@ from marshmallow import Schema, fields, validate
 
 from shop.pagination import PageArgsSchema, page_schema
 from shop.regions.models import REGION_LEVELS, SUPPORT_KINDS
-from shop.validators import RegionCode
+from shop.validators import RegionCode, StrictBool
 
 
 class RegionSchema(Schema):
     code = fields.String(dump_only=True)
     name = fields.String(dump_only=True)
     level = fields.String(dump_only=True)
-    parent_code = fields.String(dump_only=True)
+    parent_code = fields.String(dump_only=True, allow_none=True)
     reservoir_district = fields.Boolean(dump_only=True)
 
 
@@ -46,13 +46,13 @@ class SupportPairCreateSchema(Schema):
     supporter_code = RegionCode(required=True)
     recipient_code = RegionCode(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(SUPPORT_KINDS))
-    verified = fields.Boolean(load_default=False)
+    verified = StrictBool(load_default=False)
     evidence = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class SupportPairUpdateSchema(Schema):
     kind = fields.String(validate=validate.OneOf(SUPPORT_KINDS))
-    verified = fields.Boolean()
+    verified = StrictBool()
     evidence = fields.String(validate=validate.Length(max=2000))
 
 

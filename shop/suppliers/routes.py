@@ -49,7 +49,7 @@ class SupplierItem(MethodView):
         # A Response passes through flask-smorest as is: the viewer decides which shape is dumped.
         return jsonify((SupplierSchema() if full else SupplierPublicSchema()).dump(supplier))
 
-    @blp.arguments(SupplierUpdateSchema)
+    @blp.arguments(SupplierUpdateSchema, required=False)  # every field optional: an empty PATCH changes nothing
     @blp.response(200, SupplierSchema)
     def patch(self, changes, supplier_id):
         return services.update_supplier(user=authenticated_user(), supplier_id=supplier_id, changes=changes)

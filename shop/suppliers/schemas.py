@@ -65,8 +65,8 @@ class SupplierPublicSchema(Schema):
     district_code = fields.String(dump_only=True)
     district = fields.Nested(RegionBriefSchema, dump_only=True)
     address = fields.String(dump_only=True)
-    sc_license_number = fields.String(dump_only=True)
-    food_filing_number = fields.String(dump_only=True)
+    sc_license_number = fields.String(dump_only=True, allow_none=True)
+    food_filing_number = fields.String(dump_only=True, allow_none=True)
     farmer_linkage = fields.String(dump_only=True)
     represented_producers = fields.List(fields.Nested(ProducerSchema), dump_only=True)
     status = fields.String(dump_only=True)
@@ -80,7 +80,7 @@ class SupplierSchema(SupplierPublicSchema):
     contact_name = fields.String(dump_only=True)
     contact_phone = fields.String(dump_only=True)
     status_reason = fields.String(dump_only=True)
-    reviewed_at = fields.DateTime(dump_only=True)
+    reviewed_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class SupplierCreateSchema(Schema):
@@ -131,10 +131,10 @@ class SupplierReviewSchema(Schema):
 
 class SupplierStatusEventSchema(Schema):
     id = fields.Integer(dump_only=True)
-    from_status = fields.String(dump_only=True)
+    from_status = fields.String(dump_only=True, allow_none=True)
     to_status = fields.String(dump_only=True)
     reason = fields.String(dump_only=True)
-    actor_id = fields.Integer(dump_only=True)
+    actor_id = fields.Integer(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
 
@@ -159,7 +159,7 @@ class ShippingRuleSchema(Schema):
     base_weight_g = fields.Integer(dump_only=True)
     per_extra_kg_fen = fields.Integer(dump_only=True)
     cold_chain_surcharge_fen = fields.Integer(dump_only=True)
-    free_over_fen = fields.Integer(dump_only=True)
+    free_over_fen = fields.Integer(dump_only=True, allow_none=True)
     excluded_region_codes = fields.List(fields.String(), dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
