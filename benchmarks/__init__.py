@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks.run` (what `make bench` runs). See benchmarks/README.md."""
