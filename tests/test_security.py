@@ -23,7 +23,7 @@ from shop.suppliers.services import add_member
 from tests.catalog.factories import make_product, product_body
 from tests.security_helpers import API, account_state, assert_problem, catalog_state, raw
 from tests.suppliers.factories import make_supplier, supplier_fields
-from tests.support import PASSWORD, ApiClient, make_user, unique_email
+from tests.support import token_client, PASSWORD, ApiClient, make_user, unique_email
 
 ADDRESS = {"recipient": "王五", "mobile": "+8613900001111", "region_code": "320102", "detail": "玄武大道 1 号"}
 SHIP = {"carrier": "顺丰速运", "tracking_number": "SF1234567890"}
@@ -31,9 +31,7 @@ SUPPLIER_PHONE = "+8613812345678"  # supplier_fields()' contact_phone: private t
 
 
 def api_as(app, user) -> ApiClient:
-    client = ApiClient(app.test_client())
-    _, client.token = create_token(user=user, name="security tests")
-    return client
+    return token_client(user)
 
 
 def address_count() -> int:

@@ -12,14 +12,13 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from shop.accounts.services import create_token
 from shop.catalog.exporter import XLSX_MIMETYPE
 from shop.catalog.importer import COLUMNS, MAX_ERRORS
 from shop.catalog.models import Product, Sku, StockMovement
 from shop.extensions import db
 from shop.suppliers.models import SupplierMember
 from tests.catalog.factories import make_product
-from tests.support import PASSWORD, ApiClient, make_user, unique_email
+from tests.support import PASSWORD, make_user, unique_email
 from tests.suppliers.factories import make_supplier, supplier_fields
 
 API = "/api/v1"
@@ -83,27 +82,10 @@ def read_xlsx(data: bytes) -> list[dict]:
 
 
 @pytest.fixture
-def api_as(app):
-    def build(user):
-        client = ApiClient(app.test_client())
-        client.token = create_token(user=user, name="tests")[1]
-        return client
-    return build
-
-
-@pytest.fixture
-def owner():
-    return make_user()
-
-
-@pytest.fixture
 def supplier(owner):
     return make_supplier(owner, name="三峡果业合作社")
 
 
-@pytest.fixture
-def member(api_as, owner):
-    return api_as(owner)
 
 
 def upload(client, supplier_id: int, data: bytes, filename: str = "catalog.xlsx", **query):

@@ -4,14 +4,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shop.accounts.services import create_token
 from shop.catalog import queries
 from shop.catalog.models import Sku
 from shop.extensions import db
 from shop.money import MAX_PRICE_FEN
 from shop.suppliers.models import SupplierMember
 from tests.catalog.factories import category_id, make_product, product_body, sku_body
-from tests.support import count_statements as count_request_statements, ApiClient, make_user
+from tests.support import count_statements as count_request_statements, make_user
 from tests.suppliers.factories import make_supplier
 
 API = "/api/v1"
@@ -27,27 +26,10 @@ def assert_problem(response, status: int, code: str) -> dict:
 
 
 @pytest.fixture
-def api_as(app):
-    def build(user):
-        client = ApiClient(app.test_client())
-        client.token = create_token(user=user, name="tests")[1]
-        return client
-    return build
-
-
-@pytest.fixture
-def owner():
-    return make_user()
-
-
-@pytest.fixture
 def supplier(owner):
     return make_supplier(owner, name="巫山县脆李专业合作社")
 
 
-@pytest.fixture
-def member(api_as, owner):
-    return api_as(owner)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from shop.catalog import search
 from shop.extensions import db
 from tests.catalog.factories import make_product
-from tests.support import make_user
+from tests.support import token_client, make_user
 from tests.suppliers.factories import make_supplier
 
 API = "/api/v1"
@@ -110,11 +110,6 @@ def test_search_text_is_refreshed_on_update(api_as_owner):
 
 @pytest.fixture
 def api_as_owner(app):
-    from shop.accounts.services import create_token
-    from tests.support import ApiClient
-
     owner = make_user()
     supplier = make_supplier(owner, name="涪陵青菜头合作社", district_code="500102")
-    client = ApiClient(app.test_client())
-    client.token = create_token(user=owner, name="tests")[1]
-    return client, supplier
+    return token_client(owner), supplier

@@ -10,7 +10,6 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from shop.accounts.models import User
-from shop.accounts.services import create_token
 from shop.addresses import services as addresses
 from shop.addresses.models import Address
 from shop.cart.models import CartLine
@@ -23,7 +22,7 @@ from shop.payments.models import Payment
 from shop.suppliers import services as suppliers
 from tests.catalog.factories import make_product
 from tests.suppliers.factories import make_supplier
-from tests.support import ApiClient, make_user
+from tests.support import ApiClient, make_user, token_client
 
 BUYER_COUNTY = "320102"  # 南京市玄武区 (→ 320100 南京市 → 320000 江苏省)
 BUYER_PROVINCE = "320000"
@@ -36,11 +35,7 @@ PRICE_B, WEIGHT_B, STOCK_B = 3000, 1200, 50  # 奉节脐橙 10斤装, seven_day
 # --- clients --------------------------------------------------------------------------------------------------
 
 
-def api_as(user) -> ApiClient:
-    """A test client authenticated with a fresh personal API token of `user`."""
-    client = ApiClient(current_app.test_client())
-    _, client.token = create_token(user=user, name="tests")
-    return client
+api_as = token_client  # the order tests' name for it
 
 
 def anonymous() -> ApiClient:

@@ -2,6 +2,7 @@
 grow with the page size (no N+1)."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
 from shop.checkout.services import place_order
@@ -28,19 +29,11 @@ def _count(client, url: str) -> tuple[int, int]:
     return count, len(response.json["items"])
 
 
-def test_order_list_statements_do_not_grow_with_the_page(world):
+@pytest.mark.parametrize("who, url", [("buyer", "/api/v1/orders"), ("owner_a", "/api/v1/fulfillments")])
+def test_list_statements_do_not_grow_with_the_page(world, who, url):
     _orders(world, 12)
-    buyer = api_as(world.buyer)
-    small, n_small = _count(buyer, "/api/v1/orders?limit=2")
-    large, n_large = _count(buyer, "/api/v1/orders?limit=12")
-    assert (n_small, n_large) == (2, 12)
-    assert small == large
-
-
-def test_fulfillment_list_statements_do_not_grow_with_the_page(world):
-    _orders(world, 12)
-    supplier = api_as(world.owner_a)
-    small, n_small = _count(supplier, "/api/v1/fulfillments?limit=2")
-    large, n_large = _count(supplier, "/api/v1/fulfillments?limit=12")
+    client = api_as(getattr(world, who))
+    small, n_small = _count(client, f"{url}?limit=2")
+    large, n_large = _count(client, f"{url}?limit=12")
     assert (n_small, n_large) == (2, 12)
     assert small == large

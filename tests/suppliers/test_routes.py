@@ -6,10 +6,9 @@ import contextlib
 import pytest
 from sqlalchemy import event, func, select
 
-from shop.accounts.services import create_token
 from shop.extensions import db
 from shop.suppliers.models import ShippingRule, Supplier, SupplierMember
-from tests.support import make_user
+from tests.support import token_client, make_user
 from tests.suppliers.factories import make_supplier, supplier_fields, valid_credit_code
 
 PROBLEM_JSON = "application/problem+json"
@@ -29,12 +28,7 @@ def assert_problem(response, status: int, code: str | None = None) -> dict:
 def as_user(make_client):
     """A client authenticated as `user` with a personal API token (sign-ins are rate limited per test)."""
 
-    def build(user):
-        client = make_client()
-        _, client.token = create_token(user=user, name="tests")
-        return client
-
-    return build
+    return token_client
 
 
 @pytest.fixture
