@@ -63,7 +63,7 @@ def string_enum(*values: str, name: str):
 
 # Indexes that exist only on PostgreSQL (created by DDL events and migrations, not declared on the models):
 # autogenerate must neither drop them there nor want them on SQLite.
-POSTGRESQL_ONLY_INDEXES = {"ix_product_search_text_trgm", "ix_product_search_name_trgm"}
+POSTGRESQL_ONLY_INDEXES = {"ix_product_search_text_trgm", "ix_product_search_name_trgm", "ix_product_search_grams"}
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

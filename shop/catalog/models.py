@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.database import UTCDateTime, string_enum, utcnow
@@ -85,6 +86,9 @@ class Product(db.Model):
     # Normalised search text (lower-case, Chinese + full pinyin + initials); see catalog.search.
     search_name: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The two-character Chinese pieces of search_text: most Chinese words are two characters, which pg_trgm
+    # cannot index, so on PostgreSQL a GIN index over these serves them (jsonb @>). Unused on SQLite.
+    search_grams: Mapped[list] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -175,6 +179,7 @@ TRIGRAM_INDEX_DDL = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS ix_product_search_text_trgm ON product USING gin (search_text gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS ix_product_search_name_trgm ON product USING gin (search_name gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_product_search_grams ON product USING gin (search_grams jsonb_path_ops)",
 )
 for _statement in TRIGRAM_INDEX_DDL:
     event.listen(Product.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))

@@ -138,7 +138,7 @@ def list_public_products(*, limit: int, cursor: str | None, sort: str = "newest"
     keys = SORT_KEYS[sort]
     needle = search.query_needle(q)
     if needle:
-        stmt = stmt.where(search.matches(needle))
+        stmt = stmt.where(search.matches(needle, db.engine.dialect.name))
         keys = [SortKey(search.rank(needle), lambda p: search.rank_of(p, needle))] + keys
     return keyset_page(db.session, stmt, keys=keys, limit=limit, cursor=cursor)
 

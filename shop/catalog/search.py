@@ -17,7 +17,8 @@ import re
 import unicodedata
 
 from pypinyin import Style, lazy_pinyin, load_phrases_dict
-from sqlalchemy import case
+from sqlalchemy import and_, case, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 
 from shop.catalog.models import Product
 
@@ -27,6 +28,7 @@ load_phrases_dict({"丰都": [["fēng"], ["dū"]], "长寿": [["cháng"], ["shò
 MAX_QUERY_LENGTH = 64
 _WHITESPACE = re.compile(r"\s+")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def normalise(text: str | None) -> str:
@@ -63,12 +65,21 @@ def search_text_for(*, name: str, subtitle: str = "", description: str = "", sup
                     if t)
 
 
+def grams_of(search_text: str) -> list[str]:
+    """Every two-character run of Chinese characters in the search text, sorted and unique."""
+    grams = set()
+    for run in _CJK_RUN.findall(search_text or ""):
+        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+    return sorted(grams)
+
+
 def reindex(product: Product, *, supplier_name: str, district_name: str) -> None:
-    """Recompute both columns; callers hold the product's supplier and district."""
+    """Recompute the search columns; callers hold the product's supplier and district."""
     product.search_name = search_name_for(product.name)
     product.search_text = search_text_for(name=product.name, subtitle=product.subtitle or "",
                                           description=product.description or "", supplier_name=supplier_name,
                                           district_name=district_name)
+    product.search_grams = grams_of(product.search_text)
 
 
 def query_needle(q: str | None) -> str | None:
@@ -77,9 +88,14 @@ def query_needle(q: str | None) -> str | None:
     return needle or None
 
 
-def matches(needle: str):
-    """WHERE clause: anywhere in the searchable text. autoescape: a user's % and _ match literally."""
-    return Product.search_text.contains(needle, autoescape=True)
+def matches(needle: str, dialect: str):
+    """WHERE clause: anywhere in the searchable text. autoescape: a user's % and _ match literally.
+    On PostgreSQL a two-character Chinese needle first narrows by the GIN-indexed grams (pg_trgm has no
+    trigram for it); the LIKE stays, so both databases answer exactly the same rows."""
+    like = Product.search_text.contains(needle, autoescape=True)
+    if dialect == "postgresql" and len(needle) == 2 and _CJK_RUN.fullmatch(needle):
+        return and_(type_coerce(Product.search_grams, JSONB).contains([needle]), like)
+    return like
 
 
 def rank(needle: str):

@@ -113,3 +113,16 @@ def api_as_owner(app):
     owner = make_user()
     supplier = make_supplier(owner, name="涪陵青菜头合作社", district_code="500102")
     return token_client(owner), supplier
+
+
+def test_two_character_chinese_needles_use_the_gram_index_on_postgresql_only():
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from shop.catalog.search import grams_of, matches
+
+    assert grams_of("巫山脆李 wushancuili wscl 奉节县") == sorted({"巫山", "山脆", "脆李", "奉节", "节县"})
+    on_pg = str(matches("脆李", "postgresql").compile(dialect=postgresql.dialect()))
+    assert "@>" in on_pg and "LIKE" in on_pg  # narrowed by the GIN-indexed grams, still exact
+    assert "@>" not in str(matches("巫山脆李", "postgresql").compile(dialect=postgresql.dialect()))  # trigrams
+    assert "@>" not in str(matches("wscl", "postgresql").compile(dialect=postgresql.dialect()))
+    assert "@>" not in str(matches("脆李", "sqlite").compile(dialect=sqlite.dialect()))
