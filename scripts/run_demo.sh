@@ -37,6 +37,8 @@ cat <<MSG
 MSG
 $BIN/flask shop demo-accounts
 echo
-exec_status=0
-$BIN/gunicorn --bind "127.0.0.1:${PORT}" --workers 2 --threads 4 --access-logfile - wsgi:app || exec_status=$?
-exit $exec_status
+$BIN/gunicorn --bind "127.0.0.1:${PORT}" --workers 2 --threads 4 --access-logfile - wsgi:app &
+server_pid=$!
+# Ctrl-C, a TERM to make, or the server dying: stop both servers either way.
+trap 'kill $server_pid $stripe_pid 2>/dev/null || true' EXIT INT TERM
+wait $server_pid
