@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from shop.addresses import services as addresses
 from shop.cart import services as cart
@@ -22,6 +21,7 @@ from shop.errors import Conflict, PaymentProviderError, ValidationFailed
 from shop.extensions import db
 from shop.money import MAX_ORDER_FEN, format_fen
 from shop.orders.models import Fulfillment, Order, OrderLine
+from shop.orders.services import load_order
 from shop.orders.state import record
 from shop.payments import services as payments
 from shop.payments.models import Payment
@@ -158,6 +158,4 @@ def checkout(**kwargs) -> CheckoutResult:
     except (PaymentProviderError, Conflict) as error:
         # The order stands with its stock held; the client retries POST /orders/{id}/payment.
         payment, payment_error = payments.order_payment(order.id), error.detail
-    order = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
-                              .where(Order.id == order.id).execution_options(populate_existing=True))
-    return CheckoutResult(order=order, payment=payment, payment_error=payment_error)
+    return CheckoutResult(order=load_order(order.id), payment=payment, payment_error=payment_error)

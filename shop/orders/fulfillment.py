@@ -25,9 +25,8 @@ def _visible_to_suppliers():
                 ~and_(Order.status == "cancelled", Order.paid_at.is_(None)))
 
 
-def _order_visible_to_suppliers(order: Order) -> bool:
-    return order.status not in NOT_YET_SUPPLIERS_BUSINESS and not (order.status == "cancelled"
-                                                                    and order.paid_at is None)
+def _visible_query():
+    return _query().join(Order, Order.id == Fulfillment.order_id).where(_visible_to_suppliers())
 
 
 def _query():
@@ -39,8 +38,7 @@ def list_fulfillments(*, user, supplier_id: int | None = None, status: str | Non
     supplier_ids = member_supplier_ids(user=user)
     if supplier_id is not None:
         supplier_ids = [s for s in supplier_ids if s == supplier_id]
-    stmt = _query().join(Order, Order.id == Fulfillment.order_id).where(
-        Fulfillment.supplier_id.in_(supplier_ids), _visible_to_suppliers())
+    stmt = _visible_query().where(Fulfillment.supplier_id.in_(supplier_ids))
     if status:
         stmt = stmt.where(Fulfillment.status == status)
     return keyset_page(db.session, stmt, keys=[SortKey(Fulfillment.id, lambda f: f.id, descending=True)],
@@ -48,9 +46,8 @@ def list_fulfillments(*, user, supplier_id: int | None = None, status: str | Non
 
 
 def get_fulfillment(*, user, fulfillment_id: int) -> Fulfillment:
-    fulfillment = db.session.scalar(_query().where(Fulfillment.id == fulfillment_id))
-    if fulfillment is None or not is_member(user=user, supplier_id=fulfillment.supplier_id) or \
-            not _order_visible_to_suppliers(fulfillment.order):
+    fulfillment = db.session.scalar(_visible_query().where(Fulfillment.id == fulfillment_id))
+    if fulfillment is None or not is_member(user=user, supplier_id=fulfillment.supplier_id):
         raise NotFound("No such fulfilment.")
     return fulfillment
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from shop.database import utcnow
 from shop.errors import PaymentProviderError
@@ -13,11 +12,6 @@ from shop.extensions import db
 from shop.orders import services as orders
 from shop.orders.models import Order
 from shop.payments import services as payments
-
-
-def _load(order_id: int) -> Order:
-    return db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
-                             .where(Order.id == order_id).execution_options(populate_existing=True))
 
 
 def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) -> dict:
@@ -34,7 +28,7 @@ def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) ->
         except PaymentProviderError:
             counts["skipped"] += 1  # provider unreachable: try again on the next run
             continue
-        order = _load(order_id)
+        order = orders.load_order(order_id)
         if order.status != "pending_payment":
             counts["expired_elsewhere" if order.status == "cancelled" else "paid_meanwhile"] += 1
             continue
@@ -66,7 +60,7 @@ def auto_confirm_receipts(*, now: dt.datetime | None = None, days: int) -> dict:
     db.session.commit()
     completed = 0
     for order_id in ids:
-        if orders.auto_complete(order=_load(order_id)):
+        if orders.auto_complete(order=orders.load_order(order_id)):
             db.session.commit()
             completed += 1
         else:

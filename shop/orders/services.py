@@ -19,6 +19,12 @@ def _order_query():
     return select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
 
 
+def load_order(order_id: int) -> Order | None:
+    """The order with its lines and fulfilments, re-read from the database (not the session's copy): for jobs,
+    payment callbacks and replies after a commit, where another worker may have moved it."""
+    return db.session.scalar(_order_query().where(Order.id == order_id).execution_options(populate_existing=True))
+
+
 def get_order(*, user, order_id: int) -> Order:
     """The buyer's own order (platform admins see all); anyone else's answers 404."""
     order = db.session.scalar(_order_query().where(Order.id == order_id))

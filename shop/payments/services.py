@@ -13,7 +13,6 @@ import time
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from shop.database import utcnow
 from shop.errors import Conflict, NotFound, PaymentProviderError
@@ -116,17 +115,12 @@ def _settle(payment: Payment, status: str, *, from_statuses: tuple[str, ...], **
     return result.rowcount == 1
 
 
-def _load_order(order_id: int) -> Order:
-    return db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
-                             .where(Order.id == order_id).execution_options(populate_existing=True))
-
-
 def _apply_intent(payment: Payment, intent: Intent, *, source: str) -> tuple[str, list[int]]:
     """Bring our records in line with the provider's view of one intent. Runs in the caller's transaction.
     Returns (outcome, refund ids to execute after commit)."""
     unsettled = ("pending", "cancelled")
     if intent.status == "succeeded":
-        order = _load_order(payment.order_id)
+        order = orders.load_order(payment.order_id)
         if intent.amount_fen != payment.amount_fen or intent.currency != payment.currency or \
                 payment.amount_fen != order.total_fen:
             if not _settle(payment, "amount_mismatch", from_statuses=unsettled):
@@ -140,10 +134,10 @@ def _apply_intent(payment: Payment, intent: Intent, *, source: str) -> tuple[str
         if not _settle(payment, "succeeded", from_statuses=unsettled, received_fen=intent.amount_fen,
                        succeeded_at=utcnow(), provider_ref=func.coalesce(Payment.provider_ref, intent.ref)):
             return "already_applied", []
-        order = _load_order(payment.order_id)  # fresh, now that this worker owns the payment's settlement
+        order = orders.load_order(payment.order_id)  # fresh, now that this worker owns the payment's settlement
         if orders.mark_paid(order=order, amount_fen=intent.amount_fen, payment_id=payment.id):
             return "paid", []
-        order = _load_order(payment.order_id)
+        order = orders.load_order(payment.order_id)
         order.paid_fen += intent.amount_fen  # the money did arrive
         order.flagged = True
         if order.status != "cancelled":
