@@ -68,6 +68,8 @@ class Config:
     UNPAID_ORDER_TTL_MINUTES = int(os.environ.get("UNPAID_ORDER_TTL_MINUTES", 30))
     AUTO_CONFIRM_DAYS = int(os.environ.get("AUTO_CONFIRM_DAYS", 10))
     MAX_UNPAID_ORDERS = int(os.environ.get("MAX_UNPAID_ORDERS", 10))  # per buyer: unpaid orders hold stock
+    # Orders paid by bank transfer are not capped by a card charge; 64-bit money columns hold far more.
+    MAX_TRANSFER_ORDER_FEN = int(os.environ.get("MAX_TRANSFER_ORDER_FEN", 5_000_000_000))  # 5,000 万元
 
     SMTP_HOST = os.environ.get("SMTP_HOST")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))

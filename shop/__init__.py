@@ -70,6 +70,7 @@ BLUEPRINT_MODULES = (
     "shop.orders.routes",
     "shop.orders.fulfillment_routes",
     "shop.payments.routes",
+    "shop.refunds.routes",
     "shop.notifications.routes",
 )
 

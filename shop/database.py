@@ -34,9 +34,23 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(dt.timezone.utc)
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _begins_deferred() -> bool:
+    """Only reads that cannot turn into writes begin deferred: a request with a safe method, outside any unit
+    of work. Everything else (units of work, unsafe requests, jobs, the CLI) takes the write lock at BEGIN."""
+    from flask import has_request_context, request
+
+    from shop.transaction import wants_write_lock
+
+    return has_request_context() and request.method in SAFE_METHODS and not wants_write_lock()
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """SQLite: foreign keys on, WAL, and BEGIN IMMEDIATE so concurrent writers queue on the busy timeout
-    instead of failing with 'database is locked' when a read transaction upgrades to a write."""
+    """SQLite: foreign keys on, WAL, and BEGIN IMMEDIATE for anything that may write, so concurrent writers
+    queue on the busy timeout instead of failing with 'database is locked' when a read upgrades to a write.
+    Read-only requests begin deferred: with WAL they read beside a writer instead of queueing for its lock."""
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -50,7 +64,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = "DEFERRED" if _begins_deferred() else "IMMEDIATE"
+        connection.info["sqlite_begin"] = mode
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def string_enum(*values: str, name: str):

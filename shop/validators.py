@@ -45,10 +45,13 @@ def QueryId(**kwargs) -> fields.Integer:
     return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
-def Fen(*, allow_zero: bool = False, **kwargs) -> fields.Integer:
-    """An amount in integer fen: never a float, never negative, never absurd."""
-    return fields.Integer(strict=True, validate=validate.Range(min=0 if allow_zero else 1, max=MAX_PRICE_FEN),
-                          **kwargs)
+MAX_AMOUNT_FEN = 10**12  # 100 亿元: sums (transfers, refunds of institutional orders) are 64-bit, not unbounded
+
+
+def Fen(*, allow_zero: bool = False, max_fen: int = MAX_PRICE_FEN, **kwargs) -> fields.Integer:
+    """An amount in integer fen: never a float, never negative, never absurd (a price by default; sums of
+    money pass max_fen=MAX_AMOUNT_FEN)."""
+    return fields.Integer(strict=True, validate=validate.Range(min=0 if allow_zero else 1, max=max_fen), **kwargs)
 
 
 def Quantity(**kwargs) -> fields.Integer:

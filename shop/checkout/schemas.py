@@ -1,7 +1,8 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from stdnum.cn import uscc
 
-from shop.orders.schemas import OrderSchema, PaymentSchema
+from shop.orders.schemas import OrderSchema
+from shop.payments.schemas import PaymentWithSecretSchema
 from shop.validators import Id, Quantity, Text
 
 
@@ -55,5 +56,5 @@ class CheckoutHeadersSchema(Schema):
 
 class CheckoutResultSchema(Schema):
     order = fields.Nested(OrderSchema)
-    payment = fields.Nested(PaymentSchema)
+    payment = fields.Nested(PaymentWithSecretSchema, allow_none=True)
     payment_error = fields.String(allow_none=True)

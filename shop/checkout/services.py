@@ -19,12 +19,13 @@ from shop.checkout.pricing import Quote, price_items
 from shop.database import utcnow
 from shop.errors import Conflict, PaymentProviderError, ValidationFailed
 from shop.extensions import db
-from shop.money import MAX_ORDER_FEN, format_fen
+from shop.orders import events, plans
 from shop.orders.models import Fulfillment, Order, OrderLine
 from shop.orders.services import load_order
 from shop.orders.state import record
 from shop.payments import services as payments
 from shop.payments.models import Payment
+from shop.transaction import transaction
 
 
 @dataclass
@@ -49,10 +50,14 @@ def _replay(order: Order, request_fingerprint: str) -> Order:
     return order
 
 
-def _check_quote(quote: Quote, confirmations: set[int]) -> None:
-    if quote.total_fen > MAX_ORDER_FEN:
-        raise ValidationFailed(f"One order can be at most {format_fen(MAX_ORDER_FEN)}; split it.",
+def _check_quote(quote: Quote, confirmations: set[int], *, payment_plan: str, deposit_fen: int) -> None:
+    problem = plans.check(payment_plan, total_fen=quote.total_fen, deposit_fen=deposit_fen)
+    if problem == "order_too_large":
+        raise ValidationFailed("This order is larger than its payment plan can take; split it.",
                                code="order_too_large")
+    if problem:
+        raise ValidationFailed("The deposit does not fit the payment plan.", code=problem,
+                               errors={"deposit_fen": ["More than nothing and less than the total."]})
     problems = quote.problems()
     if any("unavailable" in p for p in problems.values()):
         raise Conflict("Some items are no longer on sale.", code="unavailable",
@@ -82,7 +87,10 @@ def _check_unpaid_limit(user) -> None:
 
 
 def place_order(*, user, address_id: int, items: list[dict] | None = None, return_confirmations: list[int] = (),
-                fapiao: dict | None = None, note: str = "", idempotency_key: str | None = None) -> Order:
+                fapiao: dict | None = None, note: str = "", idempotency_key: str | None = None,
+                payment_plan: str = "card", deposit_fen: int = 0) -> Order:
+    """One order from the cart or from `items`. Retail buyers pay by card; the payment plan and deposit are
+    for the channels built on top (pre-sale campaigns, institutional procurement)."""
     body = {"address_id": address_id, "items": items, "return_confirmations": sorted(return_confirmations),
             "fapiao": fapiao, "note": note}
     request_fingerprint = fingerprint(body)
@@ -105,57 +113,69 @@ def place_order(*, user, address_id: int, items: list[dict] | None = None, retur
             raise ValidationFailed("Each SKU may appear once.", code="duplicate_sku", errors={"items": ["duplicate"]})
 
     quote = price_items(pairs, destination_codes=addresses.destination_codes(address))
-    _check_quote(quote, set(return_confirmations))
+    _check_quote(quote, set(return_confirmations), payment_plan=payment_plan, deposit_fen=deposit_fen)
     now = utcnow()
+    # Card payments are confirmed in minutes; a transfer takes days and the operator cancels by hand.
+    expires_at = None if payment_plan == "bank_transfer" else \
+        now + dt.timedelta(minutes=current_app.config["UNPAID_ORDER_TTL_MINUTES"])
     try:
-        order = Order(buyer_id=user.id, channel="retail", status="pending_payment", payment_terms="prepaid",
-                      subtotal_fen=quote.subtotal_fen, shipping_fen=quote.shipping_fen, discount_fen=0,
-                      total_fen=quote.total_fen, shipping_address=addresses.snapshot(address),
-                      buyer_region_code=user.home_region_code, fapiao=fapiao, note=note,
-                      return_confirmations=sorted(return_confirmations), idempotency_key=idempotency_key,
-                      request_fingerprint=request_fingerprint, placed_at=now,
-                      expires_at=now + dt.timedelta(minutes=current_app.config["UNPAID_ORDER_TTL_MINUTES"]))
-        db.session.add(order)
-        db.session.flush()
-        order.number = f"SX{now:%Y%m%d}{order.id:08d}"
-        for group in quote.groups:
-            fulfillment = Fulfillment(order_id=order.id, supplier_id=group.supplier.id, subtotal_fen=group.subtotal_fen,
-                                      shipping_fen=group.shipping_fen)
-            db.session.add(fulfillment)
-            db.session.flush()
-            for line in group.lines:
-                product = line.product
-                db.session.add(OrderLine(
-                    order_id=order.id, fulfillment_id=fulfillment.id, sku_id=line.sku_id, product_id=product.id,
-                    supplier_id=group.supplier.id, origin_district_code=product.origin_district_code,
-                    product_name=product.name, sku_spec=line.sku.spec, unit=line.sku.unit,
-                    weight_g=line.sku.weight_g, cold_chain=product.cold_chain, product_type=product.product_type,
-                    return_policy=product.return_policy, unit_price_fen=line.unit_price_fen,
-                    quantity=line.quantity, line_total_fen=line.line_total_fen))
-        stock.reserve(pairs, order_id=order.id, actor_id=user.id)  # conditional UPDATEs, SKUs in id order
-        db.session.add(Payment(order_id=order.id, provider="stripe", kind="full", amount_fen=order.total_fen,
-                               currency=order.currency))
-        record(order.id, "placed", actor_id=user.id, total_fen=order.total_fen)
-        cart.remove_purchased(user_id=user.id, sku_ids=[sku_id for sku_id, _ in pairs])  # bought: out of the cart
-        db.session.commit()
+        with transaction():
+            order = _create_order(user=user, quote=quote, pairs=pairs, address=address, fapiao=fapiao, note=note,
+                                  return_confirmations=return_confirmations, idempotency_key=idempotency_key,
+                                  request_fingerprint=request_fingerprint, payment_plan=payment_plan,
+                                  deposit_fen=deposit_fen, now=now, expires_at=expires_at)
     except IntegrityError:
-        db.session.rollback()
         existing = _existing(user.id, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
         return _replay(existing, request_fingerprint)  # a concurrent request with the same key won
-    except Exception:
-        db.session.rollback()
-        raise
+    return order
+
+
+def _create_order(*, user, quote: Quote, pairs, address, fapiao, note, return_confirmations, idempotency_key,
+                  request_fingerprint, payment_plan, deposit_fen, now, expires_at) -> Order:
+    order = Order(buyer_id=user.id, channel="retail", status="pending_payment", payment_terms="prepaid",
+                  subtotal_fen=quote.subtotal_fen, shipping_fen=quote.shipping_fen, discount_fen=0,
+                  total_fen=quote.total_fen, shipping_address=addresses.snapshot(address),
+                  buyer_region_code=user.home_region_code, fapiao=fapiao, note=note,
+                  return_confirmations=sorted(return_confirmations), idempotency_key=idempotency_key,
+                  request_fingerprint=request_fingerprint, placed_at=now, expires_at=expires_at,
+                  payment_plan=payment_plan, deposit_fen=deposit_fen)
+    db.session.add(order)
+    db.session.flush()
+    order.number = f"SX{now:%Y%m%d}{order.id:08d}"
+    for group in quote.groups:
+        fulfillment = Fulfillment(order_id=order.id, supplier_id=group.supplier.id, subtotal_fen=group.subtotal_fen,
+                                  shipping_fen=group.shipping_fen)
+        db.session.add(fulfillment)
+        db.session.flush()
+        for line in group.lines:
+            product = line.product
+            db.session.add(OrderLine(
+                order_id=order.id, fulfillment_id=fulfillment.id, sku_id=line.sku_id, product_id=product.id,
+                supplier_id=group.supplier.id, origin_district_code=product.origin_district_code,
+                product_name=product.name, sku_spec=line.sku.spec, unit=line.sku.unit,
+                weight_g=line.sku.weight_g, cold_chain=product.cold_chain, product_type=product.product_type,
+                return_policy=product.return_policy, unit_price_fen=line.unit_price_fen,
+                quantity=line.quantity, line_total_fen=line.line_total_fen))
+    stock.reserve(pairs, order_id=order.id, actor_id=user.id)  # conditional UPDATEs, SKUs in id order
+    record(order.id, events.PLACED, actor_id=user.id, total_fen=order.total_fen, payment_plan=payment_plan)
+    cart.remove_purchased(user_id=user.id, sku_ids=[sku_id for sku_id, _ in pairs])  # bought: out of the cart
     return order
 
 
 def checkout(**kwargs) -> CheckoutResult:
     order = place_order(**kwargs)
-    payment_error = None
-    try:
-        payment = payments.ensure_intent(order_id=order.id)
-    except (PaymentProviderError, Conflict) as error:
-        # The order stands with its stock held; the client retries POST /orders/{id}/payment.
-        payment, payment_error = payments.order_payment(order.id), error.detail
+    payment, payment_error = None, None
+    if order.payment_plan != "bank_transfer":
+        try:
+            payment = payments.ensure_intent(order_id=order.id)
+        except (PaymentProviderError, Conflict) as error:
+            # The order stands with its stock held; the client retries POST /orders/{id}/payment.
+            payment, payment_error = payments.card_payment(order.id, _due_kind(order.id)), error.detail
     return CheckoutResult(order=load_order(order.id), payment=payment, payment_error=payment_error)
+
+
+def _due_kind(order_id: int) -> str:
+    due = plans.due_part(load_order(order_id))
+    return due.part.kind if due else "full"

@@ -7,15 +7,16 @@ from sqlalchemy.orm import joinedload, selectinload
 from shop.database import utcnow
 from shop.errors import NotFound
 from shop.extensions import db
-from shop.orders import notify
+from shop.orders import events, notify
 from shop.orders.models import Fulfillment, Order
 from shop.orders.services import sync_status_with_fulfillments
 from shop.orders.state import IllegalTransition, move_fulfillment, record
 from shop.pagination import SortKey, keyset_page
+from shop.transaction import transaction
 from shop.suppliers.services import is_member, member_supplier_ids
 
 SHIPPABLE_ORDER_STATUSES = ("paid", "fulfilling")
-NOT_YET_SUPPLIERS_BUSINESS = ("pending_payment", "awaiting_approval", "rejected")
+NOT_YET_SUPPLIERS_BUSINESS = ("pending_payment", "deposit_paid", "awaiting_approval", "rejected")
 
 
 def _visible_to_suppliers():
@@ -53,33 +54,25 @@ def get_fulfillment(*, user, fulfillment_id: int) -> Fulfillment:
 
 
 def ship(*, user, fulfillment_id: int, carrier: str, tracking_number: str) -> Fulfillment:
-    fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id)
-    order = fulfillment.order
-    if order.status not in SHIPPABLE_ORDER_STATUSES:
-        raise IllegalTransition(f"An order that is {order.status} cannot be shipped.", code="order_not_shippable")
-    try:
+    with transaction():
+        fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id)
+        order = fulfillment.order
+        if order.status not in SHIPPABLE_ORDER_STATUSES:
+            raise IllegalTransition(f"An order that is {order.status} cannot be shipped.", code="order_not_shippable")
         move_fulfillment(fulfillment, "shipped", values={"carrier": carrier, "tracking_number": tracking_number,
                                                          "shipped_at": utcnow()})
-        record(order.id, "fulfillment_shipped", actor_id=user.id, fulfillment_id=fulfillment.id, carrier=carrier,
-               tracking_number=tracking_number)
+        record(order.id, events.FULFILLMENT_SHIPPED, actor_id=user.id, fulfillment_id=fulfillment.id,
+               carrier=carrier, tracking_number=tracking_number)
         sync_status_with_fulfillments(order, actor_id=user.id)
         notify.fulfillment_shipped(order, fulfillment)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return get_fulfillment(user=user, fulfillment_id=fulfillment_id)
 
 
 def deliver(*, user, fulfillment_id: int) -> Fulfillment:
-    fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id)
-    order = fulfillment.order
-    try:
+    with transaction():
+        fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id)
+        order = fulfillment.order
         move_fulfillment(fulfillment, "delivered", values={"delivered_at": utcnow()})
-        record(order.id, "fulfillment_delivered", actor_id=user.id, fulfillment_id=fulfillment.id)
+        record(order.id, events.FULFILLMENT_DELIVERED, actor_id=user.id, fulfillment_id=fulfillment.id)
         sync_status_with_fulfillments(order, actor_id=user.id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return get_fulfillment(user=user, fulfillment_id=fulfillment_id)

@@ -12,6 +12,7 @@ from shop.extensions import db
 from shop.orders import services as orders
 from shop.orders.models import Order
 from shop.payments import services as payments
+from shop.transaction import end_read, transaction
 
 
 def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) -> dict:
@@ -20,7 +21,7 @@ def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) ->
     now = now or utcnow()
     ids = list(db.session.scalars(select(Order.id).where(Order.status == "pending_payment", Order.expires_at < now)
                                   .order_by(Order.id).limit(limit)))
-    db.session.commit()
+    end_read()
     counts = {"expired": 0, "paid_meanwhile": 0, "expired_elsewhere": 0, "skipped": 0}
     for order_id in ids:
         try:
@@ -28,24 +29,21 @@ def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) ->
         except PaymentProviderError:
             counts["skipped"] += 1  # provider unreachable: try again on the next run
             continue
-        order = orders.load_order(order_id)
-        if order.status != "pending_payment":
-            counts["expired_elsewhere" if order.status == "cancelled" else "paid_meanwhile"] += 1
-            continue
-        if orders.expire_order(order=order):
-            db.session.commit()
-            counts["expired"] += 1
-        else:
-            db.session.rollback()
-            counts["skipped"] += 1
+        with transaction():
+            order = orders.load_order(order_id)
+            if order.status != "pending_payment":
+                outcome = "expired_elsewhere" if order.status == "cancelled" else "paid_meanwhile"
+            else:
+                outcome = "expired" if orders.expire_order(order=order) else "skipped"
+        counts[outcome] += 1
     return counts
 
 
 def reconcile_pending_payments(*, older_than: dt.timedelta = dt.timedelta(minutes=5)) -> dict:
     counts: dict[str, int] = {}
-    for order_id in payments.pending_orders_to_reconcile(older_than=older_than):
+    for payment_id in payments.pending_payments_to_reconcile(older_than=older_than):
         try:
-            outcome = payments.reconcile_order(order_id=order_id)
+            outcome = payments.reconcile_payment(payment_id=payment_id)
         except PaymentProviderError:
             outcome = "provider_error"
         counts[outcome] = counts.get(outcome, 0) + 1
@@ -57,12 +55,9 @@ def auto_confirm_receipts(*, now: dt.datetime | None = None, days: int) -> dict:
     cutoff = (now or utcnow()) - dt.timedelta(days=days)
     ids = list(db.session.scalars(select(Order.id).where(Order.status == "delivered", Order.delivered_at < cutoff)
                                   .order_by(Order.id)))
-    db.session.commit()
+    end_read()
     completed = 0
     for order_id in ids:
-        if orders.auto_complete(order=orders.load_order(order_id)):
-            db.session.commit()
-            completed += 1
-        else:
-            db.session.rollback()
+        with transaction():
+            completed += orders.auto_complete(order=orders.load_order(order_id))
     return {"completed": completed}

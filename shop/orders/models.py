@@ -2,20 +2,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.database import UTCDateTime, string_enum, utcnow
 from shop.extensions import db
 
 CHANNELS = ("retail", "procurement", "presale", "store")
-ORDER_STATUSES = ("awaiting_approval", "rejected", "pending_payment", "paid", "fulfilling", "shipped", "delivered",
-                  "completed", "cancelled")
+ORDER_STATUSES = ("awaiting_approval", "rejected", "pending_payment", "deposit_paid", "paid", "fulfilling", "shipped",
+                  "delivered", "completed", "cancelled")
 # The order state machine. Procurement enters at awaiting_approval and, on payment terms, goes straight to
-# fulfilling with an invoice due; retail enters at pending_payment. `fulfilling` = some suppliers shipped.
+# fulfilling with an invoice due; retail enters at pending_payment. `fulfilling` = some suppliers shipped. An
+# order whose payment plan takes a deposit first waits in deposit_paid for its balance (shop.orders.plans).
 ORDER_TRANSITIONS = {
     "awaiting_approval": {"pending_payment", "fulfilling", "rejected", "cancelled"},
-    "pending_payment": {"paid", "cancelled"},
+    "pending_payment": {"paid", "deposit_paid", "cancelled"},
+    "deposit_paid": {"paid", "cancelled"},
     "paid": {"fulfilling", "shipped", "cancelled"},
     "fulfilling": {"shipped", "cancelled"},
     "shipped": {"delivered"},
@@ -25,6 +27,7 @@ ORDER_TRANSITIONS = {
     "rejected": set(),
 }
 PAYMENT_TERMS = ("prepaid", "net_30", "net_60")
+PAYMENT_PLANS = ("card", "deposit_balance", "bank_transfer")  # what each needs: shop.orders.plans.PLANS
 FULFILLMENT_STATUSES = ("pending", "shipped", "delivered", "cancelled")
 FULFILLMENT_TRANSITIONS = {"pending": {"shipped", "cancelled"}, "shipped": {"delivered"}, "delivered": set(),
                            "cancelled": set()}
@@ -36,6 +39,8 @@ class Order(db.Model):
         UniqueConstraint("buyer_id", "idempotency_key"),
         CheckConstraint("total_fen = subtotal_fen + shipping_fen - discount_fen", name="total_adds_up"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refund_within_paid"),
+        CheckConstraint("paid_fen >= 0 AND paid_fen <= total_fen", name="paid_within_total"),
+        CheckConstraint("deposit_fen >= 0 AND deposit_fen <= total_fen", name="deposit_within_total"),
         Index("ix_order_buyer_id_id", "buyer_id", "id"),
         Index("ix_order_status_expires_at", "status", "expires_at"),
     )
@@ -48,12 +53,14 @@ class Order(db.Model):
     status: Mapped[str] = mapped_column(string_enum(*ORDER_STATUSES, name="order_status"), index=True)
     payment_terms: Mapped[str] = mapped_column(string_enum(*PAYMENT_TERMS, name="payment_terms"), default="prepaid")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
-    subtotal_fen: Mapped[int] = mapped_column(Integer)
-    shipping_fen: Mapped[int] = mapped_column(Integer)
-    discount_fen: Mapped[int] = mapped_column(Integer, default=0)
-    total_fen: Mapped[int] = mapped_column(Integer)
-    paid_fen: Mapped[int] = mapped_column(Integer, default=0)
-    refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
+    subtotal_fen: Mapped[int] = mapped_column(BigInteger)
+    shipping_fen: Mapped[int] = mapped_column(BigInteger)
+    discount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_plan: Mapped[str] = mapped_column(string_enum(*PAYMENT_PLANS, name="payment_plan"), default="card")
+    deposit_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # the first part, for deposit_balance
     # Snapshot of the shipping address as it was at checkout (the address book may change later).
     shipping_address: Mapped[dict] = mapped_column(JSON)
     buyer_region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))  # 消费帮扶 attribution
@@ -90,6 +97,11 @@ class Order(db.Model):
         return self.paid_fen - self.refunded_fen
 
     @property
+    def due_fen(self) -> int:
+        """What is still to be paid (a cancelled order owes nothing)."""
+        return 0 if self.status in ("cancelled", "rejected") else self.total_fen - self.paid_fen
+
+    @property
     def refund_status(self) -> str:
         if self.refunded_fen == 0:
             return "none"
@@ -100,16 +112,24 @@ class Fulfillment(db.Model):
     """One supplier's part of an order: its lines, its shipping fee, its parcel."""
 
     __tablename__ = "fulfillment"
-    __table_args__ = (UniqueConstraint("order_id", "supplier_id"), Index("ix_fulfillment_supplier_id_id",
-                                                                         "supplier_id", "id"))
+    __table_args__ = (
+        UniqueConstraint("order_id", "supplier_id"),
+        Index("ix_fulfillment_supplier_id_id", "supplier_id", "id"),
+        CheckConstraint("shipping_paid_fen >= 0 AND shipping_paid_fen <= shipping_fen", name="shipping_paid_within"),
+        CheckConstraint("shipping_refunded_fen >= 0 AND shipping_refunded_fen <= shipping_paid_fen",
+                        name="shipping_refund_within_paid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"))
     status: Mapped[str] = mapped_column(string_enum(*FULFILLMENT_STATUSES, name="fulfillment_status"),
                                         default="pending")
-    subtotal_fen: Mapped[int] = mapped_column(Integer)
-    shipping_fen: Mapped[int] = mapped_column(Integer)
+    subtotal_fen: Mapped[int] = mapped_column(BigInteger)
+    shipping_fen: Mapped[int] = mapped_column(BigInteger)
+    # The shipping fee's share of what the order was paid and refunded (shop.orders.ledger keeps them exact).
+    shipping_paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    shipping_refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     carrier: Mapped[str | None] = mapped_column(String(40))
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -130,7 +150,8 @@ class OrderLine(db.Model):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("line_total_fen = unit_price_fen * quantity", name="line_total_adds_up"),
-        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= line_total_fen", name="refund_within_line"),
+        CheckConstraint("paid_fen >= 0 AND paid_fen <= line_total_fen", name="paid_within_line"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refund_within_line"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,8 +170,10 @@ class OrderLine(db.Model):
     return_policy: Mapped[str] = mapped_column(String(32))
     unit_price_fen: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
-    line_total_fen: Mapped[int] = mapped_column(Integer)
-    refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
+    line_total_fen: Mapped[int] = mapped_column(BigInteger)
+    # The line's share of the order's payments and refunds, to the fen: net per line = paid - refunded.
+    paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
     fulfillment: Mapped[Fulfillment] = relationship(back_populates="lines", lazy="raise")
@@ -167,33 +190,3 @@ class OrderEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-REFUND_KINDS = ("cancellation", "no_reason_return", "quality_claim", "other")
-REFUND_STATUSES = ("requested", "rejected", "approved", "processing", "succeeded", "failed")
-
-
-class Refund(db.Model):
-    """A refund request on an order (or the automatic refund of a cancellation), and its money movement."""
-
-    __tablename__ = "refund"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
-    fulfillment_id: Mapped[int | None] = mapped_column(ForeignKey("fulfillment.id"), index=True)
-    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"), index=True)
-    kind: Mapped[str] = mapped_column(string_enum(*REFUND_KINDS, name="refund_kind"))
-    status: Mapped[str] = mapped_column(string_enum(*REFUND_STATUSES, name="refund_status"), default="requested")
-    amount_fen: Mapped[int] = mapped_column(Integer)
-    lines: Mapped[list] = mapped_column(JSON, default=list)  # [{"order_line_id", "quantity", "amount_fen"}]
-    reason: Mapped[str] = mapped_column(Text, default="")
-    photo_urls: Mapped[list] = mapped_column(JSON, default=list)
-    decision_note: Mapped[str] = mapped_column(Text, default="")
-    provider_ref: Mapped[str | None] = mapped_column(String(255))
-    failure_message: Mapped[str] = mapped_column(Text, default="")
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

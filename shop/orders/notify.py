@@ -1,14 +1,19 @@
 """What buyers and suppliers are told, and when. Messages go to the outbox in the caller's transaction."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from shop.accounts.models import User
 from shop.extensions import db
 from shop.money import format_fen
 from shop.notifications.services import enqueue
-from shop.orders.models import Fulfillment, Order, Refund
+from shop.orders.models import Fulfillment, Order
 from shop.suppliers.models import SupplierMember
+
+if TYPE_CHECKING:
+    from shop.refunds.models import Refund
 
 
 def _buyer(order: Order) -> User:
@@ -49,8 +54,9 @@ def refund_requested(order: Order, refund: Refund) -> None:
 
 def refund_decided(order: Order, refund: Refund) -> None:
     buyer = _buyer(order)
-    verdict = {"approved": "已同意", "succeeded": "已退款", "rejected": "已拒绝", "failed": "退款失败"}.get(
+    verdict = {"approved": "已同意", "succeeded": "已退款", "rejected": "已拒绝", "failed": "退款失败",
+               "awaiting_transfer": "待银行转账退回"}.get(
         refund.status, refund.status)
     enqueue(email=buyer.email, user_id=buyer.id, template="refund_decided", order_id=order.id,
             subject=f"订单 {order.number} 退款{verdict} / Refund {refund.status}",
-            body=f"退款 {format_fen(refund.amount_fen)}：{verdict}。{refund.decision_note}")
+            body=f"退款 {format_fen(refund.refunded_fen)}：{verdict}。{refund.decision_note}")

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shop.orders.models import ORDER_STATUSES, REFUND_STATUSES
+from shop.orders.models import ORDER_STATUSES, PAYMENT_PLANS
 from shop.pagination import PageArgsSchema, page_schema
 from shop.validators import Fen, Id, Quantity, QueryId, StrictBool, Text
 
@@ -18,7 +18,9 @@ class OrderLineSchema(Schema):
     unit_price_fen = fields.Integer()
     quantity = fields.Integer()
     line_total_fen = fields.Integer()
-    refunded_fen = fields.Integer()
+    paid_fen = fields.Integer(metadata={"description": "The line's share of the order's payments"})
+    refunded_fen = fields.Integer(metadata={"description": "The line's share of the order's refunds; the line's "
+                                                           "net is paid_fen - refunded_fen"})
     return_policy = fields.String()
 
 
@@ -28,6 +30,8 @@ class FulfillmentBriefSchema(Schema):
     status = fields.String()
     subtotal_fen = fields.Integer()
     shipping_fen = fields.Integer()
+    shipping_paid_fen = fields.Integer()
+    shipping_refunded_fen = fields.Integer()
     carrier = fields.String(allow_none=True)
     tracking_number = fields.String(allow_none=True)
     shipped_at = fields.DateTime(allow_none=True)
@@ -45,7 +49,13 @@ class OrderSchema(Schema):
     shipping_fen = fields.Integer()
     discount_fen = fields.Integer()
     total_fen = fields.Integer()
+    payment_plan = fields.String(validate=validate.OneOf(PAYMENT_PLANS),
+                                 metadata={"description": "card: one card payment; deposit_balance: a card deposit "
+                                                          "then the balance; bank_transfer: transfers an operator "
+                                                          "records, in as many parts as arrive"})
+    deposit_fen = fields.Integer()
     paid_fen = fields.Integer()
+    due_fen = fields.Integer(metadata={"description": "Still to be paid"})
     refunded_fen = fields.Integer()
     refund_status = fields.String()
     shipping_address = fields.Dict()
@@ -81,73 +91,6 @@ class OrderEventSchema(Schema):
 
 class CancelSchema(Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=500))
-
-
-class PaymentSchema(Schema):
-    id = fields.Integer()
-    provider = fields.String()
-    kind = fields.String()
-    status = fields.String()
-    amount_fen = fields.Integer()
-    currency = fields.String()
-    provider_ref = fields.String(allow_none=True)
-    client_secret = fields.String(allow_none=True, metadata={"description": "For Stripe.js / the mobile SDK"})
-    failure_code = fields.String(allow_none=True)
-
-
-class RefundSchema(Schema):
-    id = fields.Integer()
-    order_id = fields.Integer()
-    fulfillment_id = fields.Integer(allow_none=True)
-    supplier_id = fields.Integer(allow_none=True)
-    kind = fields.String()
-    status = fields.String()
-    amount_fen = fields.Integer()
-    lines = fields.List(fields.Dict())
-    reason = fields.String()
-    photo_urls = fields.List(fields.String())
-    decision_note = fields.String()
-    failure_message = fields.String()
-    created_at = fields.DateTime()
-    decided_at = fields.DateTime(allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
-
-
-RefundPageSchema = page_schema(RefundSchema)
-
-
-class RefundItemSchema(Schema):
-    order_line_id = Id(required=True)
-    quantity = Quantity(required=True)
-
-
-class RefundRequestSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(("no_reason_return", "quality_claim", "other")))
-    items = fields.List(fields.Nested(RefundItemSchema), required=True, validate=validate.Length(min=1, max=50))
-    reason = Text(500, required=True)
-    photo_urls = fields.List(fields.Url(schemes={"http", "https"}), load_default=list,
-                             validate=validate.Length(max=9))
-
-    @validates_schema
-    def distinct_lines(self, data, **kwargs):
-        ids = [item["order_line_id"] for item in data.get("items", [])]
-        if len(ids) != len(set(ids)):
-            raise ValidationError("Each line may appear once.", "items")
-
-
-class OperatorRefundSchema(Schema):
-    amount_fen = Fen(required=True)
-    reason = Text(500, required=True)
-
-
-class RefundDecisionSchema(Schema):
-    approve = StrictBool(required=True)
-    note = fields.String(load_default="", validate=validate.Length(max=500))
-    amount_fen = Fen(load_default=None, allow_none=True, metadata={"description": "Approve part of the request"})
-
-
-class RefundQueryArgsSchema(PageArgsSchema):
-    status = fields.String(validate=validate.OneOf(REFUND_STATUSES))
 
 
 class SupplierFulfillmentSchema(Schema):

@@ -1,7 +1,8 @@
-"""Buyer-side order verbs and the moves other domains trigger (paid, cancelled, delivered)."""
+"""Buyer-side order verbs and the moves other domains trigger (paid, expired, delivered). Cancelling, which
+also gives money back, is shop.orders.cancellation."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
 
 from shop.catalog import stock
@@ -9,10 +10,11 @@ from shop.catalog.services import record_sales
 from shop.database import utcnow
 from shop.errors import NotFound
 from shop.extensions import db
-from shop.orders import notify
+from shop.orders import events, ledger, notify, plans
 from shop.orders.models import Fulfillment, Order, OrderEvent, OrderLine
-from shop.orders.state import IllegalTransition, move_order, try_move_order
+from shop.orders.state import move_order, try_move_order
 from shop.pagination import SortKey, keyset_page
+from shop.transaction import transaction
 
 
 def _order_query():
@@ -47,69 +49,71 @@ def list_events(*, user, order_id: int) -> list[OrderEvent]:
                                    .order_by(OrderEvent.id)))
 
 
-def _stock_lines(order: Order) -> list[tuple[int, int]]:
+def order_ids_in(statuses) -> Select:
+    """A subquery of the ids of orders in these statuses, for other domains' filters."""
+    return select(Order.id).where(Order.status.in_(statuses))
+
+
+def flag(*, order_id: int, reason: str) -> None:
+    """An operator must look at the order (in the caller's transaction)."""
+    db.session.execute(update(Order).where(Order.id == order_id).values(flagged=True, flag_reason=reason))
+
+
+def stock_lines(order: Order) -> list[tuple[int, int]]:
     return [(line.sku_id, line.quantity) for line in order.lines]
 
 
-def cancel_order(*, user, order_id: int, reason: str = "") -> Order:
-    """Cancel before shipment: stock comes back at once; a paid order is refunded in full (after commit)."""
-    from shop.payments import services as payments  # payments calls back into orders: import at use
-
-    order = get_order(user=user, order_id=order_id)
-    if not order.can_cancel():
-        raise IllegalTransition(f"An order that is {order.status} can no longer be cancelled.",
-                                code="order_not_cancellable")
-    was_paid = order.paid_fen > 0
-    try:
-        move_order(order, "cancelled", actor_id=user.id, values={"cancelled_at": utcnow()}, reason=reason)
-        _cancel_fulfillments(order)
-        stock.release(_stock_lines(order), order_id=order.id, actor_id=user.id)
-        refund = payments.open_cancellation_refund(order=order, actor_id=user.id) if was_paid else None
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    # Side effects after commit: money back, or the unpaid PaymentIntent closed.
-    if refund is not None:
-        payments.execute_refund(refund_id=refund.id)
-    else:
-        payments.cancel_open_intents(order_id=order.id)
-    return get_order(user=user, order_id=order_id)
-
-
-def _cancel_fulfillments(order: Order) -> None:
+def cancel_fulfillments(order: Order) -> None:
     db.session.execute(update(Fulfillment).where(Fulfillment.order_id == order.id, Fulfillment.status == "pending")
                        .values(status="cancelled"))
 
 
 def expire_order(*, order: Order) -> bool:
-    """Jobs: cancel an unpaid order whose reservation ran out; False if it was paid or moved meanwhile."""
+    """Jobs: cancel an unpaid order whose reservation ran out (in the caller's transaction); False if it was
+    paid or moved meanwhile."""
+    if order.status != "pending_payment" or order.paid_fen:
+        return False
     if not try_move_order(order, "cancelled", event="expired", values={"cancelled_at": utcnow()}):
         return False
-    _cancel_fulfillments(order)
-    stock.release(_stock_lines(order), order_id=order.id, reason="order_released", note="unpaid order expired")
+    cancel_fulfillments(order)
+    stock.release(stock_lines(order), order_id=order.id, reason="order_released", note="unpaid order expired")
     return True
 
 
-def mark_paid(*, order: Order, amount_fen: int, payment_id: int) -> bool:
-    """pending_payment → paid, in the caller's transaction; False when already paid or no longer payable."""
-    if not try_move_order(order, "paid", values={"paid_at": utcnow(), "paid_fen": amount_fen},
-                          payment_id=payment_id, amount_fen=amount_fen):
-        return False
-    sold: dict[int, int] = {}
-    for line in order.lines:
-        sold[line.product_id] = sold.get(line.product_id, 0) + line.quantity
-    record_sales(quantities=sold)  # best-selling sort
-    notify.order_paid(order)
-    return True
+def record_payment(*, order_id: int, amount_fen: int, payment_id: int, source: str) -> str:
+    """Money arrived for the order (in the caller's transaction): count it on the order and its lines, and move
+    the order as its payment plan says. Returns what happened:
+    - paid / deposit_paid: the plan reached that status;
+    - partly_paid: counted, the plan wants more before the order moves;
+    - not_payable: counted, but the order is cancelled (or otherwise past paying): the caller gives it back;
+    - overpayment: nothing counted, the order cannot take that much."""
+    if ledger.record_payment(order_id, amount_fen) is None:
+        return "overpayment"
+    order = load_order(order_id)  # current: the ledger's UPDATE holds the order row until commit
+    events.payment_received(order.id, payment_id=payment_id, amount_fen=amount_fen, source=source)
+    if order.status not in plans.PAYABLE_STATUSES:
+        return "not_payable"
+    target = plans.status_after(order, order.paid_fen)
+    if target is None or target == order.status:
+        return "partly_paid"
+    values = {"paid_at": utcnow()} if target == "paid" else {}
+    if not try_move_order(order, target, values=values, payment_id=payment_id, amount_fen=order.paid_fen):
+        return "not_payable"
+    if target == "paid":
+        sold: dict[int, int] = {}
+        for line in order.lines:
+            sold[line.product_id] = sold.get(line.product_id, 0) + line.quantity
+        record_sales(quantities=sold)  # best-selling sort
+        notify.order_paid(order)
+    return target
 
 
 def confirm_receipt(*, user, order_id: int) -> Order:
-    order = get_order(user=user, order_id=order_id)
-    if order.buyer_id != user.id:
-        raise NotFound("No such order.")
-    move_order(order, "completed", actor_id=user.id, values={"completed_at": utcnow()})
-    db.session.commit()
+    with transaction():
+        order = get_order(user=user, order_id=order_id)
+        if order.buyer_id != user.id:
+            raise NotFound("No such order.")
+        move_order(order, "completed", actor_id=user.id, values={"completed_at": utcnow()})
     return get_order(user=user, order_id=order_id)
 
 

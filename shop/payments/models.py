@@ -2,43 +2,57 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.database import UTCDateTime, string_enum, utcnow
 from shop.extensions import db
 
 PROVIDERS = ("stripe", "bank_transfer")
-PAYMENT_KINDS = ("full", "deposit", "balance")  # deposit/balance: pre-sale campaigns
+PAYMENT_KINDS = ("full", "deposit", "balance")  # the part of the order's payment plan it collects
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "cancelled", "amount_mismatch")
 
 
 class Payment(db.Model):
-    """One attempt to collect an amount for an order through a provider."""
+    """Money collected (or being collected) for one part of an order: a card PaymentIntent, or a bank transfer
+    an operator recorded. An order holds any number of them."""
 
     __tablename__ = "payment"
     __table_args__ = (
-        UniqueConstraint("order_id", "kind", "provider"),  # one PaymentIntent per order part
+        # One PaymentIntent per order part: card payments carry slot = kind; transfers carry none (NULLs never
+        # collide), so an order takes as many transfers as the payer sends.
+        UniqueConstraint("order_id", "slot"),
+        UniqueConstraint("provider", "provider_ref"),  # an intent id, or a bank reference, is recorded once
         CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_payment"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(string_enum(*PROVIDERS, name="payment_provider"))
     kind: Mapped[str] = mapped_column(string_enum(*PAYMENT_KINDS, name="payment_kind"), default="full")
+    slot: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(string_enum(*PAYMENT_STATUSES, name="payment_status"), default="pending")
-    amount_fen: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
-    provider_ref: Mapped[str | None] = mapped_column(String(255), unique=True)  # PaymentIntent id
+    provider_ref: Mapped[str | None] = mapped_column(String(255))  # PaymentIntent id, or the bank's reference
     client_secret: Mapped[str | None] = mapped_column(String(255))
     # Set while one request creates the provider object, so concurrent replays do not create a second one.
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    received_fen: Mapped[int] = mapped_column(Integer, default=0)
-    refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
+    received_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Committed to refunds (reserved when a refund is approved, released if the provider refuses it).
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str] = mapped_column(Text, default="")
+    flag_reason: Mapped[str] = mapped_column(Text, default="")  # why an operator must look (amount mismatch...)
+    value_date: Mapped[dt.date | None] = mapped_column(Date)  # bank transfers: the day the bank credited it
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     succeeded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def refundable_fen(self) -> int:
+        return self.amount_fen - self.refunded_fen if self.status == "succeeded" else 0
 
 
 class ProcessedWebhookEvent(db.Model):

@@ -1,16 +1,39 @@
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
 
+from shop.accounts.auth import authenticated_user
 from shop.payments import services
+from shop.payments.schemas import BankTransferSchema, PaymentSchema, PaymentWithSecretSchema, WebhookResultSchema
 
-blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Payment provider callbacks")
+blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Payments of orders, and provider callbacks")
 
 
-class WebhookResultSchema(Schema):
-    event_id = fields.String()
-    outcome = fields.String()
+@blp.route("/orders/<int:order_id>/payment")
+class OrderPayment(MethodView):
+    @blp.response(200, PaymentWithSecretSchema)
+    def post(self, order_id):
+        """Create (once) or return the PaymentIntent of the part now due: retry here if checkout could not reach
+        Stripe, and pay a balance here after a deposit."""
+        return services.open_payment(user=authenticated_user(), order_id=order_id)
+
+
+@blp.route("/orders/<int:order_id>/payments")
+class OrderPayments(MethodView):
+    @blp.response(200, PaymentSchema(many=True))
+    def get(self, order_id):
+        """Every payment of the order: card payments and bank transfers."""
+        return services.list_payments(user=authenticated_user(), order_id=order_id)
+
+
+@blp.route("/orders/<int:order_id>/bank-transfers")
+class OrderBankTransfers(MethodView):
+    @blp.arguments(BankTransferSchema)
+    @blp.response(201, PaymentSchema)
+    def post(self, data, order_id):
+        """Platform operators: record a bank transfer received for the order (422 overpayment if it is more than
+        is due; 409 duplicate_bank_reference if the reference is recorded already)."""
+        return services.record_bank_transfer(user=authenticated_user(), order_id=order_id, **data)
 
 
 @blp.route("/payments/stripe/webhook")
@@ -20,5 +43,3 @@ class StripeWebhook(MethodView):
     @blp.response(200, WebhookResultSchema)
     def post(self):
         return services.handle_webhook(payload=request.get_data(cache=False), headers=request.headers)
-
-

@@ -1,107 +1,139 @@
-"""Money in and out. Every amount is integer fen; the provider is reached only through the gateway.
+"""Money in. Every amount is integer fen; a provider is reached only through the gateway, and never while a
+transaction is open.
 
-- ensure_intent: one PaymentIntent per order payment, even under concurrent replays (a claim column).
-- handle_webhook: each provider event applied once (unique row in the same transaction as its effect).
-- reconcile_order: the same effect from polling the provider, for webhooks that were lost.
-- refunds: the refundable balance is reserved with a conditional UPDATE before the provider is called,
-  so refunds never exceed what was paid (localstripe does not check this; Stripe would, too late).
+- ensure_intent: one PaymentIntent per part of the order's payment plan, even under concurrent replays.
+- handle_webhook / reconcile_payment: a provider's news about one payment, matched to that payment and
+  compared with its own amount, applied once (webhook: a unique event row in the same transaction).
+- record_bank_transfer: an operator records a transfer that arrived; an order takes several.
+Money that arrives counts on the order through `orders.record_payment`, which moves the order as its plan says.
 """
 from __future__ import annotations
 
 import datetime as dt
 import time
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.database import utcnow
-from shop.errors import Conflict, NotFound, PaymentProviderError
+from shop.errors import Conflict, NotFound, PaymentProviderError, ValidationFailed
 from shop.extensions import db
-from shop.orders import notify
+from shop.orders import events, plans
 from shop.orders import services as orders
-from shop.orders.models import Order, OrderLine, Refund
-from shop.orders.state import record
 from shop.payments.gateway import Intent, InvalidWebhook, get_gateway
 from shop.payments.models import Payment, ProcessedWebhookEvent
+from shop.refunds import services as refunds
+from shop.transaction import Transaction, end_read, transaction
 
 CLAIM_TIMEOUT = dt.timedelta(seconds=60)
+PAID_OUTCOMES = {"paid": "paid", "deposit_paid": "deposit_paid", "partly_paid": "partly_paid"}
 
 
-def _end_transaction() -> None:
-    """Called before every provider request: no transaction (and on SQLite no write lock) is held while we
-    wait on the network. Loaded objects expire and reload afterwards, seeing what others did meanwhile."""
-    db.session.commit()
+def order_payments(order_id: int) -> list[Payment]:
+    return list(db.session.scalars(select(Payment).where(Payment.order_id == order_id).order_by(Payment.id)))
 
 
-def order_payment(order_id: int, kind: str = "full") -> Payment | None:
-    return db.session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.kind == kind,
-                                                   Payment.provider == "stripe"))
+def card_payment(order_id: int, kind: str = "full") -> Payment | None:
+    return db.session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.slot == kind))
+
+
+def list_payments(*, user, order_id: int) -> list[Payment]:
+    orders.get_order(user=user, order_id=order_id)  # the buyer's own order, or an operator
+    return order_payments(order_id)
+
+
+def _due_card_payment(order_id: int) -> Payment:
+    """The card payment for the part of the plan now due (created once), or the last one when nothing is due."""
+    try:
+        with transaction():
+            order = orders.load_order(order_id)
+            due = plans.due_part(order)
+            if due is None:
+                latest = db.session.scalar(select(Payment).where(Payment.order_id == order_id,
+                                                                 Payment.provider == "stripe")
+                                           .order_by(Payment.id.desc()))
+                if latest is None:
+                    raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_not_payable")
+                return latest
+            if "stripe" not in due.part.providers:
+                raise Conflict("This order is paid by bank transfer.", code="not_card_payable")
+            payment = card_payment(order_id, due.part.kind)
+            if payment is None:
+                payment = Payment(order_id=order_id, provider="stripe", kind=due.part.kind, slot=due.part.kind,
+                                  amount_fen=due.due_fen, currency=order.currency)
+                db.session.add(payment)
+        return payment
+    except IntegrityError:  # a concurrent request created it first
+        return card_payment(order_id, due.part.kind)
 
 
 def _claim(payment_id: int) -> bool:
     now = utcnow()
-    result = db.session.execute(update(Payment).where(
-        Payment.id == payment_id, Payment.provider_ref.is_(None),
-        or_(Payment.claimed_at.is_(None), Payment.claimed_at < now - CLAIM_TIMEOUT)).values(claimed_at=now))
-    db.session.commit()
-    return result.rowcount == 1
+    with transaction():
+        return db.session.execute(update(Payment).where(
+            Payment.id == payment_id, Payment.provider_ref.is_(None),
+            or_(Payment.claimed_at.is_(None), Payment.claimed_at < now - CLAIM_TIMEOUT))
+            .values(claimed_at=now)).rowcount == 1
+
+
+def _unclaim(payment_id: int) -> None:
+    with transaction():
+        db.session.execute(update(Payment).where(Payment.id == payment_id).values(claimed_at=None))
 
 
 def ensure_intent(*, order_id: int, wait_seconds: float = 10.0) -> Payment:
-    """The order's PaymentIntent, created once. Concurrent callers wait for the one that creates it."""
-    payment = order_payment(order_id)
-    if payment is None:
-        raise NotFound("This order has no payment.")
+    """The PaymentIntent of the part now due, created once. Concurrent callers wait for the one that creates it."""
+    payment = _due_card_payment(order_id)
     deadline = time.monotonic() + wait_seconds
     while payment.provider_ref is None:
         if _claim(payment.id):
-            return _create_intent(payment)
+            return _create_intent(payment.id)
         if time.monotonic() > deadline:
             raise Conflict("The payment is being set up; retry shortly.", code="payment_in_progress")
         time.sleep(0.05)
+        end_read()
         db.session.refresh(payment)
     return payment
 
 
 def open_payment(*, user, order_id: int) -> Payment:
-    """The buyer's way back to paying: create (once) or return the order's PaymentIntent. Only the buyer
-    gets the client secret (not even an operator)."""
+    """The buyer's way back to paying: create (once) or return the PaymentIntent of the part now due. Only the
+    buyer gets the client secret (not even an operator)."""
     if orders.get_order(user=user, order_id=order_id).buyer_id != user.id:
         raise NotFound("No such order.")
     return ensure_intent(order_id=order_id)
 
 
-def _create_intent(payment: Payment) -> Payment:
-    order = db.session.get(Order, payment.order_id)
-    if order.status != "pending_payment":
-        db.session.execute(update(Payment).where(Payment.id == payment.id).values(claimed_at=None))
-        db.session.commit()
+def _create_intent(payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    order = orders.load_order(payment.order_id)
+    if order.status not in plans.PAYABLE_STATUSES:
+        _unclaim(payment.id)
         raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_not_payable")
     request = dict(amount_fen=payment.amount_fen, currency=payment.currency,
                    idempotency_key=f"order:{order.id}:pi:{payment.kind}",  # a retry returns the same intent
-                   metadata={"order_id": str(order.id), "order_number": order.number, "payment_id": str(payment.id)})
+                   metadata={"order_id": str(order.id), "order_number": order.number, "payment_id": str(payment.id),
+                             "kind": payment.kind})
     provider = payment.provider
-    _end_transaction()
+    end_read()
     try:
         intent = get_gateway(provider).create_intent(**request)
     except PaymentProviderError:
-        db.session.execute(update(Payment).where(Payment.id == payment.id).values(claimed_at=None))
-        db.session.commit()
+        _unclaim(payment_id)
         raise
-    payment.provider_ref = intent.ref
-    payment.client_secret = intent.client_secret
-    payment.claimed_at = None
-    record(order.id, "payment_intent_created", provider=payment.provider, ref=intent.ref)
-    db.session.commit()
+    with transaction():
+        payment = db.session.get(Payment, payment_id)
+        payment.provider_ref, payment.client_secret, payment.claimed_at = intent.ref, intent.client_secret, None
+        events.payment_intent_created(payment.order_id, payment_id=payment.id, provider=provider, ref=intent.ref)
     return payment
 
 
 def _payment_for_intent(intent: Intent) -> Payment | None:
-    payment = db.session.scalar(select(Payment).where(Payment.provider_ref == intent.ref))
+    payment = db.session.scalar(select(Payment).where(Payment.provider == "stripe", Payment.provider_ref == intent.ref))
     if payment is None and str(intent.metadata.get("payment_id", "")).isdigit():
         # The webhook can beat the commit that stores the intent id: fall back to our own metadata.
         payment = db.session.get(Payment, int(intent.metadata["payment_id"]))
-        if payment is not None and payment.provider_ref not in (None, intent.ref):
+        if payment is not None and (payment.provider != "stripe" or payment.provider_ref not in (None, intent.ref)):
             payment = None
     return payment
 
@@ -109,59 +141,64 @@ def _payment_for_intent(intent: Intent) -> Payment | None:
 def _settle(payment: Payment, status: str, *, from_statuses: tuple[str, ...], **values) -> bool:
     """Move the payment with a conditional UPDATE: of two workers applying the same news at once (webhook,
     reconcile job, a second event id), the second waits for the first's commit, then matches no row."""
-    result = db.session.execute(update(Payment).where(Payment.id == payment.id,
-                                                      Payment.status.in_(from_statuses))
-                                .values(status=status, **values))
-    return result.rowcount == 1
+    return db.session.execute(update(Payment).where(Payment.id == payment.id, Payment.status.in_(from_statuses))
+                              .values(status=status, **values)).rowcount == 1
 
 
-def _apply_intent(payment: Payment, intent: Intent, *, source: str) -> tuple[str, list[int]]:
-    """Bring our records in line with the provider's view of one intent. Runs in the caller's transaction.
-    Returns (outcome, refund ids to execute after commit)."""
+def _flag(order_id: int, payment_id: int, reason: str) -> None:
+    orders.flag(order_id=order_id, reason=reason)
+    db.session.execute(update(Payment).where(Payment.id == payment_id).values(flag_reason=reason))
+
+
+def _apply_intent(tx: Transaction, payment: Payment, intent: Intent, *, source: str) -> str:
+    """Bring our records in line with the provider's view of one intent, in the caller's unit of work."""
     unsettled = ("pending", "cancelled")
     if intent.status == "succeeded":
-        order = orders.load_order(payment.order_id)
-        if intent.amount_fen != payment.amount_fen or intent.currency != payment.currency or \
-                payment.amount_fen != order.total_fen:
+        if intent.amount_fen != payment.amount_fen or intent.currency != payment.currency:
             if not _settle(payment, "amount_mismatch", from_statuses=unsettled):
-                return "already_applied", []
-            order.flagged = True
-            order.flag_reason = (f"Provider reported {intent.amount_fen} {intent.currency} for a payment of "
-                                 f"{payment.amount_fen} {payment.currency}: not marked paid, check by hand.")
-            record(order.id, "payment_amount_mismatch", source=source, ref=intent.ref, amount_fen=intent.amount_fen,
-                   currency=intent.currency)
-            return "flagged_amount_mismatch", []
+                return "already_applied"
+            _flag(payment.order_id, payment.id, f"Provider reported {intent.amount_fen} {intent.currency} for a "
+                  f"payment of {payment.amount_fen} {payment.currency}: not marked paid, check by hand.")
+            events.payment_amount_mismatch(payment.order_id, payment_id=payment.id, source=source, ref=intent.ref,
+                                           amount_fen=intent.amount_fen, currency=intent.currency)
+            return "flagged_amount_mismatch"
         if not _settle(payment, "succeeded", from_statuses=unsettled, received_fen=intent.amount_fen,
                        succeeded_at=utcnow(), provider_ref=func.coalesce(Payment.provider_ref, intent.ref)):
-            return "already_applied", []
-        order = orders.load_order(payment.order_id)  # fresh, now that this worker owns the payment's settlement
-        if orders.mark_paid(order=order, amount_fen=intent.amount_fen, payment_id=payment.id):
-            return "paid", []
-        order = orders.load_order(payment.order_id)
-        order.paid_fen += intent.amount_fen  # the money did arrive
-        order.flagged = True
-        if order.status != "cancelled":
-            order.flag_reason = f"A payment succeeded for an order that is {order.status}: check by hand."
-            record(order.id, "unexpected_payment", source=source, ref=intent.ref, amount_fen=intent.amount_fen)
-            return "flagged_unexpected_payment", []
-        # Money arrived for an order that expired or was cancelled: its stock is gone, so give it back.
-        order.flag_reason = "Payment arrived after the order was cancelled; refunded automatically."
-        record(order.id, "late_payment", source=source, ref=intent.ref, amount_fen=intent.amount_fen)
-        refund = open_refund(order, amount_fen=intent.amount_fen, kind="other", actor_id=None,
-                             reason="payment after cancellation")
-        return "refunding_late_payment", [refund.id] if refund else []
+            return "already_applied"
+        return _money_arrived(tx, payment, intent.amount_fen, source=source)
     if intent.status == "cancelled":
         if _settle(payment, "cancelled", from_statuses=("pending",)):
-            record(payment.order_id, "payment_cancelled", source=source, ref=intent.ref)
-            return "cancelled", []
-        return "ignored", []
+            events.payment_cancelled(payment.order_id, payment_id=payment.id, source=source, ref=intent.ref)
+            return "cancelled"
+        return "ignored"
     if intent.failure_code or intent.failure_message:
         # The buyer may retry with another card until the order expires: the payment stays pending.
         if _settle(payment, "pending", from_statuses=("pending",), failure_code=intent.failure_code,
                    failure_message=intent.failure_message):
-            record(payment.order_id, "payment_failed", source=source, ref=intent.ref, code=intent.failure_code)
-            return "failed", []
-    return "ignored", []
+            events.payment_failed(payment.order_id, payment_id=payment.id, source=source, ref=intent.ref,
+                                  code=intent.failure_code)
+            return "failed"
+    return "ignored"
+
+
+def _money_arrived(tx: Transaction, payment: Payment, amount_fen: int, *, source: str) -> str:
+    result = orders.record_payment(order_id=payment.order_id, amount_fen=amount_fen, payment_id=payment.id,
+                                   source=source)
+    if result in PAID_OUTCOMES:
+        return PAID_OUTCOMES[result]
+    order = orders.load_order(payment.order_id)
+    if result == "not_payable" and order.status == "cancelled":
+        # Money arrived for an order that expired or was cancelled: its stock is gone, so give it back.
+        _flag(order.id, payment.id, "Payment arrived after the order was cancelled; refunded automatically.")
+        events.late_payment(order.id, payment_id=payment.id, source=source, amount_fen=amount_fen)
+        refunds.refund_payment(tx, order_id=order.id, payment_id=payment.id, amount_fen=amount_fen,
+                               reason="payment after cancellation")
+        return "refunding_late_payment"
+    reason = ("More than the order's total arrived" if result == "overpayment"
+              else f"A payment succeeded for an order that is {order.status}")
+    _flag(order.id, payment.id, f"{reason}: check by hand.")
+    events.unexpected_payment(order.id, payment_id=payment.id, source=source, amount_fen=amount_fen, reason=result)
+    return "flagged_unexpected_payment"
 
 
 def _already_processed(event_id: str) -> bool:
@@ -174,156 +211,105 @@ def handle_webhook(*, payload: bytes, headers) -> dict:
         event = get_gateway("stripe").parse_webhook(payload, headers)
     except InvalidWebhook as error:
         raise Conflict(f"Invalid webhook: {error}", code="invalid_signature", status=400)
-    outcome, refund_ids = "ignored", []
     try:
-        processed = ProcessedWebhookEvent(provider="stripe", event_id=event.id, event_type=event.type)
-        db.session.add(processed)
-        db.session.flush()  # a duplicate fails here (or waits for the first one's commit, then fails)
-        if event.intent is not None and event.type.startswith("payment_intent."):
-            payment = _payment_for_intent(event.intent)
-            if payment is None:
-                outcome = "unknown_payment"
-            else:
-                outcome, refund_ids = _apply_intent(payment, event.intent, source=f"webhook:{event.id}")
-        processed.outcome = outcome
-        db.session.commit()
+        with transaction() as tx:
+            processed = ProcessedWebhookEvent(provider="stripe", event_id=event.id, event_type=event.type)
+            db.session.add(processed)
+            db.session.flush()  # a duplicate fails here (or waits for the first one's commit, then fails)
+            outcome = "ignored"
+            if event.intent is not None and event.type.startswith("payment_intent."):
+                payment = _payment_for_intent(event.intent)
+                outcome = "unknown_payment" if payment is None else \
+                    _apply_intent(tx, payment, event.intent, source=f"webhook:{event.id}")
+            processed.outcome = outcome
     except IntegrityError:
-        db.session.rollback()
         if not _already_processed(event.id):
             raise  # a real constraint failure: answer 500 so that the provider retries the event
         return {"event_id": event.id, "outcome": "duplicate"}
-    except Exception:
-        db.session.rollback()
-        raise
-    for refund_id in refund_ids:
-        execute_refund(refund_id=refund_id)
     return {"event_id": event.id, "outcome": outcome}
 
 
-def reconcile_order(*, order_id: int) -> str:
-    """Ask the provider about the order's payment and apply what it says (the lost-webhook path)."""
-    payment = order_payment(order_id)
-    if payment is None or payment.provider_ref is None or payment.status != "pending":
+def reconcile_payment(*, payment_id: int) -> str:
+    """Ask the provider about one open card payment and apply what it says (the lost-webhook path)."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.provider != "stripe" or payment.provider_ref is None or payment.status != "pending":
         return "nothing_to_do"
     provider, ref = payment.provider, payment.provider_ref
-    _end_transaction()
+    end_read()
     intent = get_gateway(provider).retrieve_intent(ref)
-    try:
-        outcome, refund_ids = _apply_intent(payment, intent, source="reconcile")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    for refund_id in refund_ids:
-        execute_refund(refund_id=refund_id)
+    with transaction() as tx:
+        return _apply_intent(tx, db.session.get(Payment, payment_id), intent, source="reconcile")
+
+
+def _open_card_payment_ids(order_id: int) -> list[int]:
+    return list(db.session.scalars(select(Payment.id).where(
+        Payment.order_id == order_id, Payment.provider == "stripe", Payment.status == "pending",
+        Payment.provider_ref.is_not(None)).order_by(Payment.id)))
+
+
+def reconcile_order(*, order_id: int) -> str:
+    """Reconcile every open card payment of the order; the outcome of the last that changed anything."""
+    outcome = "nothing_to_do"
+    for payment_id in _open_card_payment_ids(order_id):
+        result = reconcile_payment(payment_id=payment_id)
+        if result not in ("nothing_to_do", "ignored"):
+            outcome = result
     return outcome
 
 
 def cancel_open_intents(*, order_id: int) -> None:
-    """After an unpaid order is cancelled: close its PaymentIntent so it can no longer be paid."""
-    payment = order_payment(order_id)
-    if payment is None or payment.provider_ref is None or payment.status != "pending":
-        return
-    provider, ref = payment.provider, payment.provider_ref
-    _end_transaction()
-    try:
-        intent = get_gateway(provider).cancel_intent(ref)
-    except PaymentProviderError:
-        # Perhaps it succeeded meanwhile: the reconcile path will see it and refund the late payment.
-        reconcile_order(order_id=order_id)
-        return
-    if intent.status == "cancelled":
-        db.session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
-                           .values(status="cancelled"))
-        db.session.commit()
+    """After an order is cancelled: close its open PaymentIntents so that they can no longer be paid."""
+    for payment_id in _open_card_payment_ids(order_id):
+        ref = db.session.get(Payment, payment_id).provider_ref
+        end_read()
+        try:
+            intent = get_gateway("stripe").cancel_intent(ref)
+        except PaymentProviderError:
+            # Perhaps it succeeded meanwhile: the reconcile path will see it and refund the late payment.
+            reconcile_payment(payment_id=payment_id)
+            continue
+        if intent.status == "cancelled":
+            with transaction():
+                db.session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
+                                   .values(status="cancelled"))
 
 
-def reserve_refund(order: Order, amount_fen: int) -> bool:
-    """Count `amount_fen` as refunded if it fits in what was paid minus what was already refunded."""
-    result = db.session.execute(update(Order).where(
-        Order.id == order.id, Order.refunded_fen + amount_fen <= Order.paid_fen)
-        .values(refunded_fen=Order.refunded_fen + amount_fen))
-    return result.rowcount == 1
-
-
-def open_refund(order: Order, *, amount_fen: int, kind: str, actor_id: int | None, reason: str = "",
-                 lines: list | None = None, fulfillment=None) -> Refund | None:
-    if amount_fen <= 0 or not reserve_refund(order, amount_fen):
-        return None
-    refund = Refund(order_id=order.id, kind=kind, status="approved", amount_fen=amount_fen, reason=reason,
-                    lines=lines or [], requested_by_id=actor_id, decided_by_id=actor_id, decided_at=utcnow(),
-                    fulfillment_id=fulfillment.id if fulfillment else None,
-                    supplier_id=fulfillment.supplier_id if fulfillment else None)
-    db.session.add(refund)
-    db.session.flush()
-    record(order.id, "refund_approved", actor_id=actor_id, refund_id=refund.id, amount_fen=amount_fen, kind=kind)
-    return refund
-
-
-def open_cancellation_refund(*, order: Order, actor_id: int | None) -> Refund | None:
-    """Everything still refundable on a cancelled order, in the cancelling transaction."""
-    amount = order.paid_fen - order.refunded_fen
-    refund = open_refund(order, amount_fen=amount, kind="cancellation", actor_id=actor_id,
-                          reason="order cancelled before shipment")
-    if refund is not None:
-        db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id)
-                           .values(refunded_fen=OrderLine.line_total_fen))
-    return refund
-
-
-def execute_refund(*, refund_id: int) -> Refund:
-    """Move the money for an approved refund. Claimed first, so two workers never refund twice."""
-    claimed = db.session.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "approved")
-                                 .values(status="processing")).rowcount
-    db.session.commit()
-    refund = db.session.get(Refund, refund_id)
-    if not claimed:
-        return refund
-    order = db.session.get(Order, refund.order_id)
-    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded")
-                                .order_by(Payment.id))
-    try:
-        if payment is None or payment.provider_ref is None:
-            raise PaymentProviderError("No captured payment to refund.")
-        request = dict(intent_ref=payment.provider_ref, amount_fen=refund.amount_fen,
-                       idempotency_key=f"refund:{refund.id}",
-                       metadata={"order_id": str(order.id), "refund_id": str(refund.id)})
-        provider = payment.provider
-        _end_transaction()
-        result = get_gateway(provider).refund(**request)
-    except PaymentProviderError as error:
-        _undo_refund(order, refund)
-        refund.status, refund.failure_message = "failed", error.detail
-        record(order.id, "refund_failed", refund_id=refund.id, message=error.detail)
-        notify.refund_decided(order, refund)
-        db.session.commit()
-        return refund
-    refund.provider_ref, refund.completed_at = result.ref, utcnow()
-    refund.status = "succeeded" if result.status in ("succeeded", "pending") else "failed"
-    if refund.status == "failed":
-        _undo_refund(order, refund)
-    else:
-        db.session.execute(update(Payment).where(Payment.id == payment.id)
-                           .values(refunded_fen=Payment.refunded_fen + refund.amount_fen))
-    record(order.id, f"refund_{refund.status}", refund_id=refund.id, amount_fen=refund.amount_fen, ref=result.ref)
-    notify.refund_decided(order, refund)
-    db.session.commit()
-    return refund
-
-
-def _undo_refund(order: Order, refund: Refund) -> None:
-    """The provider refused: the amount is refundable again."""
-    db.session.execute(update(Order).where(Order.id == order.id)
-                       .values(refunded_fen=Order.refunded_fen - refund.amount_fen))
-    for item in refund.lines or []:
-        db.session.execute(update(OrderLine).where(OrderLine.id == item["order_line_id"])
-                           .values(refunded_fen=OrderLine.refunded_fen - item["amount_fen"]))
-    if refund.kind == "cancellation":
-        db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id).values(refunded_fen=0))
-
-
-def pending_orders_to_reconcile(*, older_than: dt.timedelta, limit: int = 200) -> list[int]:
+def pending_payments_to_reconcile(*, older_than: dt.timedelta, limit: int = 200) -> list[int]:
+    """Open card payments of orders still waiting for money, of every kind (full, deposit, balance)."""
     cutoff = utcnow() - older_than
-    return list(db.session.scalars(select(Order.id).join(Payment, Payment.order_id == Order.id).where(
-        and_(Order.status == "pending_payment", Payment.status == "pending", Payment.provider_ref.is_not(None),
-             Order.placed_at < cutoff)).order_by(Order.id).limit(limit)))
+    return list(db.session.scalars(select(Payment.id).where(
+        Payment.order_id.in_(orders.order_ids_in(plans.PAYABLE_STATUSES)), Payment.provider == "stripe",
+        Payment.status == "pending", Payment.provider_ref.is_not(None), Payment.created_at < cutoff)
+        .order_by(Payment.id).limit(limit)))
+
+
+def record_bank_transfer(*, user, order_id: int, amount_fen: int, value_date: dt.date, reference: str) -> Payment:
+    """An operator records a bank transfer that the center's account received for an order (对公转账)."""
+    if not user.is_platform_admin:
+        raise NotFound("No such order.")
+    with transaction(conflict="duplicate_bank_reference", conflict_detail="This bank reference is recorded already."):
+        order = orders.get_order(user=user, order_id=order_id)
+        due = plans.due_part(order)
+        if due is None:
+            raise Conflict(f"An order that is {order.status} takes no payment.", code="order_not_payable")
+        if "bank_transfer" not in due.part.providers:
+            raise Conflict("This order is paid by card.", code="not_transfer_payable")
+        if amount_fen > order.due_fen:
+            raise _overpayment(order.due_fen)
+        payment = Payment(order_id=order.id, provider="bank_transfer", kind=due.part.kind, status="succeeded",
+                          amount_fen=amount_fen, received_fen=amount_fen, currency=order.currency,
+                          provider_ref=reference, value_date=value_date, recorded_by_id=user.id,
+                          succeeded_at=utcnow())
+        db.session.add(payment)
+        db.session.flush()
+        if orders.record_payment(order_id=order.id, amount_fen=amount_fen, payment_id=payment.id,
+                                 source="bank_transfer") == "overpayment":
+            raise _overpayment(orders.load_order(order.id).due_fen)  # a concurrent transfer got in first
+        events.bank_transfer_recorded(order.id, actor_id=user.id, payment_id=payment.id, amount_fen=amount_fen,
+                                      reference=reference)
+    return payment
+
+
+def _overpayment(due_fen: int) -> ValidationFailed:
+    return ValidationFailed("That is more than the order still owes.", code="overpayment",
+                            errors={"amount_fen": [f"At most {due_fen}."]})

@@ -16,7 +16,8 @@ from shop.cart.models import CartLine
 from shop.catalog.models import Product, Sku, StockMovement
 from shop.extensions import db
 from shop.notifications.models import OutboxMessage
-from shop.orders.models import Fulfillment, Order, OrderEvent, OrderLine, Refund
+from shop.orders.models import Fulfillment, Order, OrderEvent, OrderLine
+from shop.refunds.models import Refund, RefundPart
 from shop.payments import services as payments
 from shop.payments.models import Payment
 from shop.suppliers import services as suppliers
@@ -265,3 +266,9 @@ def provider_intents() -> list:
 
 def provider_refunds(intent: str) -> list:
     return list(stripe_api().v1.refunds.list(params={"payment_intent": intent, "limit": 100}).data)
+
+
+def refund_part_refs(refund_id: int) -> list[str | None]:
+    """The provider refs of a refund's parts (a card refund's id at the provider), in part order."""
+    return list(db.session.scalars(select(RefundPart.provider_ref).where(RefundPart.refund_id == refund_id)
+                                   .order_by(RefundPart.id)))

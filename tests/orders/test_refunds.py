@@ -11,15 +11,17 @@ from sqlalchemy import select, update
 
 from shop.errors import Conflict
 from shop.extensions import db
-from shop.orders import refunds as refund_services
-from shop.orders.models import Fulfillment, Order, OrderLine, Refund
-from shop.payments import services as payment_services
+from shop.refunds import requests as refund_services
+from shop.orders.models import Fulfillment, Order, OrderLine
+from shop.refunds.models import Refund
+from shop.orders import ledger
 from shop.payments.models import Payment
 from shop.suppliers.models import Supplier
 from tests.catalog.factories import make_product
 from tests.orders.factories import (PRICE_A, PRICE_B, api_as, assert_fen_ints, assert_problem, count,
                                     delivered_order, fulfillment_of, intent_ref, load_order, paid_order, pay, place,
-                                    provider_refunds, set_rule, ship_and_deliver, sku_of, state)
+                                    provider_refunds, refund_part_refs, set_rule, ship_and_deliver, sku_of,
+                                    state)
 from tests.support import make_user
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -103,7 +105,8 @@ def test_seven_day_goods_are_returnable_without_reason(world, buyer, delivered):
     assert refund["supplier_id"] == world.supplier_b
     assert refund["fulfillment_id"] == fulfillment_of(delivered, world.supplier_b)
     assert refund["amount_fen"] == PRICE_B
-    assert refund["lines"] == [{"order_line_id": line, "quantity": 1, "amount_fen": PRICE_B}]
+    assert refund["lines"] == [{"kind": "line", "order_line_id": line, "fulfillment_id": refund["fulfillment_id"],
+                                "quantity": 1, "amount_fen": PRICE_B}]
     # Asking is not refunding.
     assert load_order(delivered["id"]).refunded_fen == 0
     assert provider_refunds(intent_ref(delivered["id"])) == []
@@ -247,7 +250,7 @@ def test_approving_moves_the_money_at_localstripe(world, buyer, delivered):
     assert decided["decision_note"] == "同意退货"
     stored = db.session.get(Refund, refund["id"])
     [at_provider] = provider_refunds(intent_ref(delivered["id"]))
-    assert at_provider.id == stored.provider_ref
+    assert [at_provider.id] == refund_part_refs(stored.id)
     assert at_provider.amount == 2 * PRICE_B
     assert at_provider.metadata["refund_id"] == str(refund["id"])
     order = load_order(delivered["id"])
@@ -312,17 +315,17 @@ def test_two_simultaneous_approvals_refund_once(world, buyer, delivered, monkeyp
     for client in clients:  # first use of a token writes last_used_at: do it before the race
         assert client.get("/api/v1/fulfillments").status_code == 200
     barrier = threading.Barrier(2)
-    original = payment_services.reserve_refund
+    original = ledger.reserve_refund
 
-    def reserve_when_both_have_read(order, amount_fen):
+    def reserve_when_both_have_read(order_id, shares):
         # Both requests have read the refund as "requested" (where the database lets them run side by side).
         try:
             barrier.wait(timeout=3)
         except threading.BrokenBarrierError:
             pass  # SQLite: the other request waits for this one's transaction
-        return original(order, amount_fen)
+        return original(order_id, shares)
 
-    monkeypatch.setattr(payment_services, "reserve_refund", reserve_when_both_have_read)
+    monkeypatch.setattr(ledger, "reserve_refund", reserve_when_both_have_read)
     results = [None, None]
 
     def run(index):

@@ -12,7 +12,7 @@ import stripe
 from sqlalchemy import select
 
 from shop.orders import jobs
-from shop.orders.models import Refund
+from shop.refunds.models import Refund
 from shop.payments.models import Payment
 from tests.payments.conftest import (
     checkout, count, events, movements, order_state, pay, payment_state, processed, sales_count, scalar,

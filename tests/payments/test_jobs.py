@@ -18,7 +18,8 @@ from shop.database import utcnow
 from shop.extensions import db
 from shop.orders import fulfillment, jobs
 from shop.orders import services as orders
-from shop.orders.models import Order, OrderEvent, Refund
+from shop.orders.models import Order, OrderEvent
+from shop.refunds.models import Refund
 from shop.payments.models import Payment
 from tests.payments.conftest import (
     count, event_payload, events, in_app_context, intent_dict, movements, order_state, pay, payment_state,
@@ -199,12 +200,15 @@ def _delivered_order(catalog, make_buyer, delivered_days_ago: float) -> int:
     order = place_order(user=user, address_id=buyer.address_id,
                         items=[{"sku_id": catalog.sku_ids[0], "quantity": 1}])
     order_id = order.id
-    payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
-    payment.status = "succeeded"
     loaded = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
                                .where(Order.id == order_id))
     [fulfillment_id] = [f.id for f in loaded.fulfillments]
-    assert orders.mark_paid(order=loaded, amount_fen=loaded.total_fen, payment_id=payment.id)
+    payment = Payment(order_id=order_id, provider="stripe", kind="full", slot="full", status="succeeded",
+                      amount_fen=loaded.total_fen, received_fen=loaded.total_fen)
+    db.session.add(payment)
+    db.session.flush()
+    assert orders.record_payment(order_id=order_id, amount_fen=loaded.total_fen, payment_id=payment.id,
+                                 source="test") == "paid"
     db.session.commit()
     owner = db.session.get(User, catalog.owner_id)
     fulfillment.ship(user=owner, fulfillment_id=fulfillment_id, carrier="顺丰", tracking_number="SF100")

@@ -1,0 +1,27 @@
+"""Cancelling an order before shipment: the order, its fulfilments and its stock in one unit of work, with
+everything paid refunded line by line; the money goes back and open PaymentIntents close after commit."""
+from __future__ import annotations
+
+from shop.catalog import stock
+from shop.database import utcnow
+from shop.orders.models import Order
+from shop.orders.services import cancel_fulfillments, get_order, stock_lines
+from shop.orders.state import IllegalTransition, move_order
+from shop.payments import services as payments
+from shop.refunds import services as refunds
+from shop.transaction import transaction
+
+
+def cancel_order(*, user, order_id: int, reason: str = "") -> Order:
+    with transaction() as tx:
+        order = get_order(user=user, order_id=order_id)
+        if not order.can_cancel():
+            raise IllegalTransition(f"An order that is {order.status} can no longer be cancelled.",
+                                    code="order_not_cancellable")
+        move_order(order, "cancelled", actor_id=user.id, values={"cancelled_at": utcnow()}, reason=reason)
+        cancel_fulfillments(order)
+        stock.release(stock_lines(order), order_id=order.id, actor_id=user.id)
+        if order.paid_fen > 0:
+            refunds.open_cancellation_refund(tx, order_id=order.id, actor_id=user.id)
+        tx.after_commit(lambda: payments.cancel_open_intents(order_id=order_id))  # a part still open, if any
+    return get_order(user=user, order_id=order_id)

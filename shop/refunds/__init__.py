@@ -1,0 +1,1 @@
+"""Refunds: one home for the model, its transitions, and every write to what is refunded."""
