@@ -37,7 +37,8 @@ cat <<MSG
 MSG
 $BIN/flask shop demo-accounts
 echo
-$BIN/gunicorn --bind "127.0.0.1:${PORT}" --workers 2 --threads 4 --access-logfile - wsgi:app &
+# No control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared with every other gunicorn of this user.
+$BIN/gunicorn --bind "127.0.0.1:${PORT}" --workers 2 --threads 4 --no-control-socket --access-logfile - wsgi:app &
 server_pid=$!
 # Ctrl-C, a TERM to make, or the server dying: stop both servers either way.
 trap 'kill $server_pid $stripe_pid 2>/dev/null || true' EXIT INT TERM

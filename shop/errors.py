@@ -101,16 +101,6 @@ def _string_keys(value):
     return value
 
 
-def _contains_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
-
-
 def _flatten_webargs_errors(messages):
     """webargs nests errors by location ({"json": {...}}); clients want the field map."""
     if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "files", "headers", "view_args",
@@ -169,13 +159,9 @@ def init_app(app: Flask) -> None:
         supplied = request.headers.get("X-Request-ID", "")
         g.request_id = supplied[:64] if supplied.isascii() and supplied.isprintable() and supplied else uuid.uuid4().hex
 
-    @app.before_request
-    def reject_nul_characters():
-        """PostgreSQL text cannot hold NUL: refuse it up front, the same on every database."""
-        body = request.get_json(silent=True) if request.is_json else None
-        if _contains_nul(request.path) or any(_contains_nul(v) for v in request.args.values()) or \
-                _contains_nul(body):
-            raise ValidationFailed("Text must not contain NUL characters.", code="nul_character")
+    from shop.text_input import check_request_text
+
+    app.before_request(check_request_text)
 
     @app.after_request
     def echo_request_id(response):

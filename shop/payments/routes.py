@@ -39,6 +39,7 @@ class OrderBankTransfers(MethodView):
 @blp.route("/payments/stripe/webhook")
 class StripeWebhook(MethodView):
     csrf_exempt = True  # authenticated by the Stripe-Signature HMAC over the raw body
+    raw_body = True  # which the gateway parses and checks itself
 
     @blp.response(200, WebhookResultSchema)
     def post(self):

@@ -16,11 +16,11 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.database import utcnow
-from shop.errors import Conflict, NotFound, PaymentProviderError, ValidationFailed
+from shop.errors import Conflict, NotFound, PaymentProviderError, ShopError, ValidationFailed
 from shop.extensions import db
 from shop.orders import events, plans
 from shop.orders import services as orders
-from shop.payments.gateway import Intent, InvalidWebhook, get_gateway
+from shop.payments.gateway import Intent, InvalidWebhook, MalformedEvent, get_gateway
 from shop.payments.models import Payment, ProcessedWebhookEvent
 from shop.refunds import services as refunds
 from shop.transaction import Transaction, end_read, transaction
@@ -209,8 +209,10 @@ def _already_processed(event_id: str) -> bool:
 def handle_webhook(*, payload: bytes, headers) -> dict:
     try:
         event = get_gateway("stripe").parse_webhook(payload, headers)
+    except MalformedEvent as error:
+        raise ShopError(f"Unexpected event: {error}", code="invalid_event") from None
     except InvalidWebhook as error:
-        raise Conflict(f"Invalid webhook: {error}", code="invalid_signature", status=400)
+        raise ShopError(f"Invalid webhook: {error}", code="invalid_signature") from None
     try:
         with transaction() as tx:
             processed = ProcessedWebhookEvent(provider="stripe", event_id=event.id, event_type=event.type)

@@ -6,6 +6,7 @@ the order was cancelled never un-pay or re-pay an order, and money for a cancell
 """
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -81,7 +82,41 @@ def test_a_signature_just_inside_the_tolerance_is_accepted(app, pending, sc, del
 def test_unparseable_body_with_a_valid_signature_is_rejected(app, pending, deliver):
     response = deliver("{not json")
     assert response.status_code == 400
-    assert response.json["code"] == "invalid_signature"
+    assert response.json["code"] == "invalid_event"
+    assert response.json["title"] == "Bad request"
+    assert_untouched(pending["order_id"], pending["sku_id"])
+
+
+def _without(obj: dict, key: str) -> dict:
+    return {k: v for k, v in obj.items() if k != key}
+
+
+@pytest.mark.parametrize("shape", ["list", "string", "number", "no_id", "numeric_id", "no_type", "object_is_list",
+                                   "intent_without_amount", "amount_as_text", "amount_as_bool",
+                                   "metadata_as_list", "deep"])
+def test_a_signed_event_of_an_unexpected_shape_is_refused_and_changes_nothing(app, pending, sc, deliver, shape):
+    """Stripe retries every 5xx for days: a body it signed but we cannot read is a 400, never a 500."""
+    pay(sc, pending["intent_id"])
+    intent = intent_dict(sc, pending["intent_id"])
+    event = json.loads(event_payload(intent))
+    payload = {
+        "list": [event],
+        "string": "payment_intent.succeeded",
+        "number": 42,
+        "no_id": _without(event, "id"),
+        "numeric_id": {**event, "id": 7},
+        "no_type": _without(event, "type"),
+        "object_is_list": {**event, "data": {"object": [intent]}},
+        "intent_without_amount": {**event, "data": {"object": _without(intent, "amount")}},
+        "amount_as_text": {**event, "data": {"object": {**intent, "amount": str(intent["amount"])}}},
+        "amount_as_bool": {**event, "data": {"object": {**intent, "amount": True}}},
+        "metadata_as_list": {**event, "data": {"object": {**intent, "metadata": ["order_id"]}}},
+    }.get(shape)
+    text = "[" * 50_000 + "]" * 50_000 if shape == "deep" else json.dumps(payload, default=str)
+    response = deliver(text)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert response.json["code"] == "invalid_event"
     assert_untouched(pending["order_id"], pending["sku_id"])
 
 
