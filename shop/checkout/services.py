@@ -17,7 +17,7 @@ from shop.cart.models import CartLine
 from shop.catalog import stock
 from shop.checkout.pricing import Quote, price_items
 from shop.database import utcnow
-from shop.errors import Conflict, PaymentProviderError, ValidationFailed
+from shop.errors import Conflict, PaymentProviderError, ShopError, ValidationFailed
 from shop.extensions import db
 from shop.orders import events, plans
 from shop.orders.models import Fulfillment, Order, OrderLine
@@ -25,7 +25,7 @@ from shop.orders.services import load_order
 from shop.orders.state import record
 from shop.payments import services as payments
 from shop.payments.models import Payment
-from shop.transaction import transaction
+from shop.transaction import end_read, transaction
 
 
 @dataclass
@@ -98,7 +98,22 @@ def place_order(*, user, address_id: int, items: list[dict] | None = None, retur
         existing = _existing(user.id, idempotency_key)
         if existing is not None:
             return _replay(existing, request_fingerprint)
+    try:
+        return _place(user=user, address_id=address_id, items=items, return_confirmations=return_confirmations,
+                      fapiao=fapiao, note=note, idempotency_key=idempotency_key,
+                      request_fingerprint=request_fingerprint, payment_plan=payment_plan, deposit_fen=deposit_fen)
+    except (IntegrityError, ShopError):
+        # A concurrent request with the same key may have won meanwhile: then its order is this request's
+        # answer, whatever this one ran into (its unique key, or the cart and stock that order just consumed).
+        end_read()
+        existing = _existing(user.id, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _replay(existing, request_fingerprint)
 
+
+def _place(*, user, address_id, items, return_confirmations, fapiao, note, idempotency_key, request_fingerprint,
+           payment_plan, deposit_fen) -> Order:
     address = addresses.get_address(user=user, address_id=address_id)
     _check_unpaid_limit(user)
     from_cart = items is None
@@ -118,18 +133,11 @@ def place_order(*, user, address_id: int, items: list[dict] | None = None, retur
     # Card payments are confirmed in minutes; a transfer takes days and the operator cancels by hand.
     expires_at = None if payment_plan == "bank_transfer" else \
         now + dt.timedelta(minutes=current_app.config["UNPAID_ORDER_TTL_MINUTES"])
-    try:
-        with transaction():
-            order = _create_order(user=user, quote=quote, pairs=pairs, address=address, fapiao=fapiao, note=note,
-                                  return_confirmations=return_confirmations, idempotency_key=idempotency_key,
-                                  request_fingerprint=request_fingerprint, payment_plan=payment_plan,
-                                  deposit_fen=deposit_fen, now=now, expires_at=expires_at)
-    except IntegrityError:
-        existing = _existing(user.id, idempotency_key) if idempotency_key else None
-        if existing is None:
-            raise
-        return _replay(existing, request_fingerprint)  # a concurrent request with the same key won
-    return order
+    with transaction():
+        return _create_order(user=user, quote=quote, pairs=pairs, address=address, fapiao=fapiao, note=note,
+                             return_confirmations=return_confirmations, idempotency_key=idempotency_key,
+                             request_fingerprint=request_fingerprint, payment_plan=payment_plan,
+                             deposit_fen=deposit_fen, now=now, expires_at=expires_at)
 
 
 def _create_order(*, user, quote: Quote, pairs, address, fapiao, note, return_confirmations, idempotency_key,
