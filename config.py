@@ -82,6 +82,17 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"  # served by the app itself: the docs work offline
+    # Every operation needs one of these unless it says `security: []` (shop.accounts.auth.public).
+    API_SPEC_OPTIONS = {
+        "security": [{"cookieAuth": []}, {"bearerAuth": []}],
+        "components": {"securitySchemes": {
+            "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
+                           "description": "The session cookie of POST /api/v1/auth/login. Unsafe methods also "
+                                          "need the X-CSRF-Token header with the csrf_token login returned."},
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                           "description": "A personal API token from POST /api/v1/auth/tokens (no CSRF header)."},
+        }},
+    }
 
     REFERENCE_DIR = BASE_DIR / "shop" / "regions" / "data"
 

@@ -55,7 +55,10 @@ def _init_extensions(app: Flask) -> None:
 
     api.register_converter(IdConverter, integerconverter2paramschema)
     errors.init_app(app)  # after api.init_app: replaces flask-smorest's error handler with problem+json
-    auth.init_app(app)  # after errors: its CSRF check runs once the request id is set
+    auth.init_app(app)  # after errors: its CSRF and login checks run once the request id is set
+    from shop.text_input import check_request_text
+
+    app.before_request(check_request_text)  # after the login check: anonymous callers learn no field rules
 
 
 BLUEPRINT_MODULES = (

@@ -159,10 +159,6 @@ def init_app(app: Flask) -> None:
         supplied = request.headers.get("X-Request-ID", "")
         g.request_id = supplied[:64] if supplied.isascii() and supplied.isprintable() and supplied else uuid.uuid4().hex
 
-    from shop.text_input import check_request_text
-
-    app.before_request(check_request_text)
-
     @app.after_request
     def echo_request_id(response):
         response.headers["X-Request-ID"] = getattr(g, "request_id", "")

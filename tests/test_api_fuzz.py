@@ -8,7 +8,8 @@ operation a clean database. Each generated request is sent twice, anonymously an
 - a 4xx only as application/problem+json with `code`, `status` (the HTTP status) and `title`;
 - a 2xx that matches the documented response schema and content type;
 - a 4xx for a request that breaks the documented request schema (negative_data_rejection), and a 405 with
-  `Allow` for a method the path does not have (unsupported_method, allow_header_conformance).
+  `Allow` for a method the path does not have (unsupported_method, allow_header_conformance);
+- a refusal of a request without valid credentials to every operation the spec secures (ignored_auth).
 
 Not checked, on purpose:
 - `status_code_conformance`: flask-smorest documents a `default` response on every operation, so any status
@@ -34,7 +35,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (allow_header_conformance, content_type_conformance,
+from schemathesis.specs.openapi.checks import (allow_header_conformance, content_type_conformance, ignored_auth,
                                                negative_data_rejection, response_schema_conformance,
                                                unsupported_method)
 
@@ -221,7 +222,9 @@ def bearer(seeded):
 
 # --- the property ----------------------------------------------------------------------------------------------
 
-CHECKS = [not_a_server_error, negative_data_rejection, unsupported_method, allow_header_conformance]
+# ignored_auth: an operation the spec secures (every one not marked `security: []`) must refuse a request without
+# credentials, or with invalid ones; it probes both for every signed-in success.
+CHECKS = [not_a_server_error, negative_data_rejection, unsupported_method, allow_header_conformance, ignored_auth]
 SUCCESS_CHECKS = [response_schema_conformance, content_type_conformance]
 
 
@@ -240,10 +243,17 @@ def check_problem_json(response, case) -> None:
 
 
 def call_and_check(app, case, headers=None) -> None:
+    # The spec declares the session cookie and the Bearer header, so schemathesis puts generated (meaningless)
+    # values of them into the case: drop them, so that the anonymous call is anonymous and the signed-in one
+    # carries only the real token.
+    (case.headers or {}).pop("Authorization", None)
+    (case.cookies or {}).pop("session", None)
     # A Flask test client, so that tests/request_context.py runs each request in an app context of its own.
     response = case.call(app=app, session=app.test_client(), headers=headers)
     checks = CHECKS + (SUCCESS_CHECKS if 200 <= response.status_code < 300 else [])
-    case.validate_response(response, checks=checks, headers=headers)
+    # ignored_auth's probes go to `app` too (not to the app the spec was read from, which has no tables).
+    case.validate_response(response, checks=checks, headers=headers,
+                           transport_kwargs={"app": app, "session": app.test_client()})
     check_problem_json(response, case)
 
 
@@ -301,11 +311,11 @@ def test_an_oversized_id_is_a_4xx_problem_not_a_500(me_api, method, path, body):
     _problem(me_api.open(method, path, json=body))
 
 
-def test_a_validation_error_on_list_items_and_on_the_list_is_a_422_not_a_500(client):
+def test_a_validation_error_on_list_items_and_on_the_list_is_a_422_not_a_500(me_api):
     """{"sale_months": [0, 1, 1]}: marshmallow reports {"sale_months": {0: [...], "_schema": [...]}}; jsonify
     (sort_keys) cannot order the int and str keys: TypeError inside the error handler, a 500 (in tests the
-    exception propagates)."""
-    body = _problem(client.patch("/api/v1/products/1", json={"sale_months": [0, 1, 1]}), 422)
+    exception propagates). Signed in: an anonymous caller gets 401 before any field rule."""
+    body = _problem(me_api.patch("/api/v1/products/1", json={"sale_months": [0, 1, 1]}), 422)
     assert set(body["errors"]["sale_months"]) == {"0", "_schema"}, body
 
 

@@ -6,6 +6,7 @@ import secrets
 
 from flask import Flask, current_app, g, request, session
 from flask_login import current_user
+from flask_smorest import Blueprint
 
 from shop.accounts import services
 from shop.errors import Forbidden, Unauthorized
@@ -29,6 +30,24 @@ def csrf_token() -> str:
     if not token:
         token = session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
     return token
+
+
+def public(func):
+    """An operation anyone may call: documented without a security requirement (the spec's default asks for the
+    session cookie or a Bearer token), and not refused for want of a login. Put it next to the def."""
+    wrapper = Blueprint.doc(security=[])(func)
+    wrapper.public = True
+    return wrapper
+
+
+def _operation():
+    """The view method this request will run, or None (not an API operation, or a method it does not have)."""
+    if not request.path.startswith("/api/v1/"):
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    return getattr(view_class, method, None) if view_class else None
 
 
 def _view_is_exempt() -> bool:
@@ -64,6 +83,15 @@ def init_app(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         raise Unauthorized()
+
+    @app.before_request
+    def require_login():
+        """Authenticate before anything reads the body: an anonymous caller gets 401, not the field rules."""
+        operation = _operation()
+        if operation is None or getattr(operation, "public", False):
+            return
+        if not current_user.is_authenticated:
+            raise Unauthorized()
 
     @app.before_request
     def check_csrf():

@@ -4,7 +4,7 @@ from flask_login import login_user, logout_user
 from flask_smorest import Blueprint
 
 from shop.accounts import services
-from shop.accounts.auth import authenticated_user, csrf_token
+from shop.accounts.auth import authenticated_user, csrf_token, public
 from shop.accounts.schemas import (LoginSchema, PasswordChangeSchema, ProfileUpdateSchema, RegisterSchema,
                                    SessionSchema, TokenCreatedSchema, TokenCreateSchema, TokenSchema, UserSchema)
 from shop.extensions import limiter
@@ -30,6 +30,7 @@ class Register(MethodView):
 
     @blp.arguments(RegisterSchema)
     @blp.response(201, UserSchema)
+    @public
     def post(self, data):
         return services.register_user(**data)
 
@@ -42,6 +43,7 @@ class Login(MethodView):
 
     @blp.arguments(LoginSchema)
     @blp.response(200, SessionSchema)
+    @public
     def post(self, data):
         return _start_session(services.authenticate(**data))
 

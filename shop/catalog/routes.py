@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from shop.accounts.auth import authenticated_user
+from shop.accounts.auth import authenticated_user, public
 from shop.catalog import queries, services
 from shop.catalog.schemas import (CategorySchema, ProductCreateSchema, ProductDetailSchema, ProductPageSchema,
                                   ProductQueryArgsSchema, ProductSchema, ProductUpdateSchema, SkuCreateSchema,
@@ -23,6 +23,7 @@ def viewer():
 @blp.route("/categories")
 class Categories(MethodView):
     @blp.response(200, CategorySchema(many=True))
+    @public
     def get(self):
         return queries.list_categories()
 
@@ -31,6 +32,7 @@ class Categories(MethodView):
 class Products(MethodView):
     @blp.arguments(ProductQueryArgsSchema, location="query")
     @blp.response(200, ProductPageSchema)
+    @public
     def get(self, args):
         return queries.list_public_products(**args)
 
@@ -43,6 +45,7 @@ class Products(MethodView):
 @blp.route("/products/<int:product_id>")
 class ProductItem(MethodView):
     @blp.response(200, ProductDetailSchema)
+    @public
     def get(self, product_id):
         return queries.get_product(product_id=product_id, user=viewer())
 
@@ -85,6 +88,7 @@ class SupplierProducts(MethodView):
 @blp.route("/skus/<int:sku_id>")
 class SkuItem(MethodView):
     @blp.response(200, SkuDetailSchema)
+    @public
     def get(self, sku_id):
         return queries.get_sku(sku_id=sku_id, user=viewer())
 

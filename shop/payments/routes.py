@@ -2,7 +2,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shop.accounts.auth import authenticated_user
+from shop.accounts.auth import authenticated_user, public
 from shop.payments import services
 from shop.payments.schemas import BankTransferSchema, PaymentSchema, PaymentWithSecretSchema, WebhookResultSchema
 
@@ -42,5 +42,6 @@ class StripeWebhook(MethodView):
     raw_body = True  # which the gateway parses and checks itself
 
     @blp.response(200, WebhookResultSchema)
+    @public
     def post(self):
         return services.handle_webhook(payload=request.get_data(cache=False), headers=request.headers)

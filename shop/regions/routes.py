@@ -1,6 +1,8 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shop.accounts.auth import public
+
 from shop.accounts.permissions import require_platform_admin
 from shop.regions import services
 from shop.regions.schemas import (RegionPageSchema, RegionQueryArgsSchema, RegionSchema, SupportPairCreateSchema,
@@ -14,6 +16,7 @@ blp = Blueprint("regions", __name__, url_prefix="/api/v1", description="Regions 
 class Regions(MethodView):
     @blp.arguments(RegionQueryArgsSchema, location="query")
     @blp.response(200, RegionPageSchema)
+    @public
     def get(self, args):
         return services.list_regions(**args)
 
@@ -21,6 +24,7 @@ class Regions(MethodView):
 @blp.route("/regions/<string:code>")
 class RegionItem(MethodView):
     @blp.response(200, RegionSchema)
+    @public
     def get(self, code):
         return services.get_region(code=code)
 
@@ -29,6 +33,7 @@ class RegionItem(MethodView):
 class SupportPairs(MethodView):
     @blp.arguments(SupportPairQueryArgsSchema, location="query")
     @blp.response(200, SupportPairPageSchema)
+    @public
     def get(self, args):
         return services.list_support_pairs(**args)
 
@@ -42,6 +47,7 @@ class SupportPairs(MethodView):
 @blp.route("/support-pairs/<int:pair_id>")
 class SupportPairItem(MethodView):
     @blp.response(200, SupportPairSchema)
+    @public
     def get(self, pair_id):
         return services.get_support_pair(pair_id=pair_id)
 

@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from shop.accounts.auth import authenticated_user
+from shop.accounts.auth import authenticated_user, public
 from shop.extensions import limiter
 from shop.pagination import PageArgsSchema
 from shop.suppliers import services
@@ -31,6 +31,7 @@ def _viewer():
 class Suppliers(MethodView):
     @blp.arguments(SupplierQueryArgsSchema, location="query")
     @blp.response(200, SupplierPublicPageSchema)
+    @public
     def get(self, args):
         return services.list_suppliers(viewer=_viewer(), **args)
 
@@ -44,6 +45,7 @@ class Suppliers(MethodView):
 class SupplierItem(MethodView):
     @blp.response(200, SupplierSchema,
                   description="Members and platform admins get every field; others the SupplierPublic fields.")
+    @public
     def get(self, supplier_id):
         supplier, full = services.view_supplier(viewer=_viewer(), supplier_id=supplier_id)
         # A Response passes through flask-smorest as is: the viewer decides which shape is dumped.
