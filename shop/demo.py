@@ -7,6 +7,7 @@ from shop.accounts.models import User
 from shop.accounts.services import normalise_email, register_user
 from shop.addresses.services import create_address, list_addresses
 from shop.extensions import db
+from shop.transaction import transaction
 
 DEMO_PASSWORD = "sanxia-demo-2026"  # local demo only; load-demo refuses to run in production
 
@@ -22,23 +23,25 @@ DEMO_ADDRESS = {"recipient": "张三 (demo)", "mobile": "+8613800000000", "regio
 
 
 def ensure_user(account: dict) -> User:
-    user = db.session.scalar(select(User).where(User.email_normalized == normalise_email(account["email"])))
-    if user is None:
-        user = register_user(email=account["email"], password=DEMO_PASSWORD, display_name=account["name"],
-                             home_region_code=account.get("home"))
-    if account.get("admin") and not user.is_platform_admin:
-        user.is_platform_admin = True
-        db.session.commit()
+    with transaction():
+        user = db.session.scalar(select(User).where(User.email_normalized == normalise_email(account["email"])))
+        if user is None:
+            user = register_user(email=account["email"], password=DEMO_PASSWORD, display_name=account["name"],
+                                 home_region_code=account.get("home"))
+        if account.get("admin") and not user.is_platform_admin:
+            user.is_platform_admin = True
     return user
 
 
 def load_demo_data() -> dict:
+    """Idempotent, and one unit of work: every demo row or none (the services called join it)."""
     from shop.catalog.demo_data import load_demo_catalog
 
-    users = {account["role"]: ensure_user(account) for account in DEMO_ACCOUNTS}
-    catalog = load_demo_catalog(users["supplier owner"], users["supplier staff"],
-                                other_owners={"fengjie": users["supplier owner 2"]})
-    shopper = users["shopper"]
-    if not list_addresses(user=shopper):
-        create_address(user=shopper, is_default=True, **DEMO_ADDRESS)
+    with transaction():
+        users = {account["role"]: ensure_user(account) for account in DEMO_ACCOUNTS}
+        catalog = load_demo_catalog(users["supplier owner"], users["supplier staff"],
+                                    other_owners={"fengjie": users["supplier owner 2"]})
+        shopper = users["shopper"]
+        if not list_addresses(user=shopper):
+            create_address(user=shopper, is_default=True, **DEMO_ADDRESS)
     return {"users": len(users), **catalog}

@@ -1,4 +1,4 @@
-"""Account verbs. Each owns its transaction and raises ShopError subclasses."""
+"""Account verbs. Each write is one unit of work (shop.transaction) and raises ShopError subclasses."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,13 +6,13 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from shop.accounts import passwords
 from shop.accounts.models import ApiToken, User
 from shop.database import utcnow
-from shop.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from shop.errors import NotFound, Unauthorized, ValidationFailed
 from shop.extensions import db
+from shop.transaction import transaction
 
 TOKEN_PREFIX = "shp_"
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=5)  # last_used_at is a hint; don't write on every request
@@ -38,17 +38,16 @@ def _check_region(code: str | None) -> None:
 
 def register_user(*, email: str, password: str, display_name: str, mobile: str | None = None,
                   home_region_code: str | None = None) -> User:
+    """A new account; 409 email_taken when the address (any letter case) already has one. Joins the caller's
+    unit of work when there is one (create_admin, the demo loader)."""
     normalised = normalise_email(email)
     _check_password(password, normalised)
-    _check_region(home_region_code)
-    user = User(email=email.strip(), email_normalized=normalised, display_name=display_name.strip(), mobile=mobile,
-                password_hash=passwords.hash_password(password), home_region_code=home_region_code)
-    db.session.add(user)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("An account with this email already exists.", code="email_taken")
+    password_hash = passwords.hash_password(password)  # slow on purpose: before the unit, not holding its lock
+    with transaction(conflict="email_taken", conflict_detail="An account with this email already exists."):
+        _check_region(home_region_code)
+        user = User(email=email.strip(), email_normalized=normalised, display_name=display_name.strip(),
+                    mobile=mobile, password_hash=password_hash, home_region_code=home_region_code)
+        db.session.add(user)
     return user
 
 
@@ -65,14 +64,17 @@ def authenticate(*, email: str, password: str) -> User:
     if not passwords.verify_password(user.password_hash, password) or not user.is_active:
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
-        db.session.commit()
+        password_hash = passwords.hash_password(password)
+        with transaction():
+            user = db.session.get(User, user.id)
+            user.password_hash = password_hash
     return user
 
 
 def end_all_sessions(*, user: User) -> None:
-    user.session_version += 1
-    db.session.commit()
+    with transaction():
+        user = db.session.get(User, user.id)
+        user.session_version += 1
 
 
 def change_password(*, user: User, current_password: str, new_password: str) -> User:
@@ -80,19 +82,22 @@ def change_password(*, user: User, current_password: str, new_password: str) -> 
         raise ValidationFailed("The current password is wrong.", code="wrong_password",
                                errors={"current_password": ["Wrong password."]})
     _check_password(new_password, user.email_normalized, field="new_password")
-    user.password_hash = passwords.hash_password(new_password)
-    user.session_version += 1  # every session issued before now ends
-    db.session.commit()
+    password_hash = passwords.hash_password(new_password)
+    with transaction():
+        user = db.session.get(User, user.id)
+        user.password_hash = password_hash
+        user.session_version += 1  # every session issued before now ends
     return user
 
 
 def update_profile(*, user: User, changes: dict) -> User:
-    if "home_region_code" in changes:
-        _check_region(changes["home_region_code"])
-    for field in ("display_name", "mobile", "home_region_code"):
-        if field in changes:
-            setattr(user, field, changes[field])
-    db.session.commit()
+    with transaction():
+        user = db.session.get(User, user.id)
+        if "home_region_code" in changes:
+            _check_region(changes["home_region_code"])
+        for field in ("display_name", "mobile", "home_region_code"):
+            if field in changes:
+                setattr(user, field, changes[field])
     return user
 
 
@@ -113,9 +118,9 @@ def _hash_token(token: str) -> str:
 
 def create_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name.strip(), token_hash=_hash_token(plain), prefix=plain[:10])
-    db.session.add(token)
-    db.session.commit()
+    with transaction():
+        token = ApiToken(user_id=user.id, name=name.strip(), token_hash=_hash_token(plain), prefix=plain[:10])
+        db.session.add(token)
     return token, plain
 
 
@@ -124,16 +129,18 @@ def list_tokens(*, user: User) -> list[ApiToken]:
 
 
 def revoke_token(*, user: User, token_id: int) -> ApiToken:
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != user.id:
-        raise NotFound("No such token.")
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        db.session.commit()
+    with transaction():
+        token = db.session.get(ApiToken, token_id)
+        if token is None or token.user_id != user.id:
+            raise NotFound("No such token.")
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
     return token
 
 
 def user_from_token(plain: str) -> User | None:
+    """Every authenticated API request reads this; it writes (a unit of work of its own) only to touch
+    last_used_at, at most every TOKEN_TOUCH_INTERVAL."""
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plain)))
     if token is None or not token.is_usable():
         return None
@@ -142,18 +149,19 @@ def user_from_token(plain: str) -> User | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
-        token.last_used_at = now
-        db.session.commit()
+        token_id = token.id
+        with transaction():
+            token = db.session.get(ApiToken, token_id)  # re-read in the unit: another request may have touched it
+            if token is not None and (token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL):
+                token.last_used_at = now
     return user
 
 
 def create_admin(*, email: str, password: str, display_name: str = "Platform admin") -> User:
-    existing = db.session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
-    if existing:
-        existing.is_platform_admin = True
-        db.session.commit()
-        return existing
-    user = register_user(email=email, password=password, display_name=display_name)
-    user.is_platform_admin = True
-    db.session.commit()
+    """Make the account with this email a platform admin, registering it first when there is none."""
+    with transaction():
+        user = db.session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
+        if user is None:
+            user = register_user(email=email, password=password, display_name=display_name)  # joins this unit
+        user.is_platform_admin = True
     return user

@@ -7,6 +7,7 @@ from shop.addresses.models import Address
 from shop.errors import NotFound, ValidationFailed
 from shop.extensions import db
 from shop.regions.services import get_county, region_chain
+from shop.transaction import transaction
 
 MAX_ADDRESSES = 30
 
@@ -18,6 +19,8 @@ def list_addresses(*, user) -> list[Address]:
 
 
 def get_address(*, user, address_id: int) -> Address:
+    """The user's address with its region loaded, or 404 (someone else's too). A read: in whatever
+    transaction the caller has open (checkout calls it inside its own)."""
     address = db.session.scalar(select(Address).options(joinedload(Address.region)).where(Address.id == address_id))
     if address is None or address.user_id != user.id:
         raise NotFound("No such address.")
@@ -31,43 +34,43 @@ def _make_default(user, address: Address) -> None:
 
 
 def create_address(*, user, recipient, mobile, region_code, detail, postal_code=None, is_default=False) -> Address:
-    get_county(code=region_code, field="region_code")
-    existing = list_addresses(user=user)
-    if len(existing) >= MAX_ADDRESSES:
-        raise ValidationFailed("Too many addresses.", code="too_many_addresses")
-    address = Address(user_id=user.id, recipient=recipient, mobile=mobile, region_code=region_code, detail=detail,
-                      postal_code=postal_code)
-    db.session.add(address)
-    db.session.flush()
-    if is_default or not existing:  # the first address is the default
-        _make_default(user, address)
-    db.session.commit()
+    with transaction():
+        get_county(code=region_code, field="region_code")
+        existing = list_addresses(user=user)
+        if len(existing) >= MAX_ADDRESSES:
+            raise ValidationFailed("Too many addresses.", code="too_many_addresses")
+        address = Address(user_id=user.id, recipient=recipient, mobile=mobile, region_code=region_code,
+                          detail=detail, postal_code=postal_code)
+        db.session.add(address)
+        db.session.flush()
+        if is_default or not existing:  # the first address is the default
+            _make_default(user, address)
     return get_address(user=user, address_id=address.id)
 
 
 def update_address(*, user, address_id: int, changes: dict) -> Address:
-    address = get_address(user=user, address_id=address_id)
-    if "region_code" in changes:
-        get_county(code=changes["region_code"], field="region_code")
-    for field in ("recipient", "mobile", "region_code", "detail", "postal_code"):
-        if field in changes:
-            setattr(address, field, changes[field])
-    if changes.get("is_default"):
-        _make_default(user, address)
-    db.session.commit()
-    return get_address(user=user, address_id=address.id)
+    with transaction():
+        address = get_address(user=user, address_id=address_id)
+        if "region_code" in changes:
+            get_county(code=changes["region_code"], field="region_code")
+        for field in ("recipient", "mobile", "region_code", "detail", "postal_code"):
+            if field in changes:
+                setattr(address, field, changes[field])
+        if changes.get("is_default"):
+            _make_default(user, address)
+    return get_address(user=user, address_id=address_id)
 
 
 def delete_address(*, user, address_id: int) -> None:
-    address = get_address(user=user, address_id=address_id)
-    was_default = address.is_default
-    db.session.delete(address)
-    db.session.flush()
-    if was_default:
-        successor = db.session.scalar(select(Address).where(Address.user_id == user.id).order_by(Address.id))
-        if successor:
-            successor.is_default = True
-    db.session.commit()
+    with transaction():
+        address = get_address(user=user, address_id=address_id)
+        was_default = address.is_default
+        db.session.delete(address)
+        db.session.flush()
+        if was_default:
+            successor = db.session.scalar(select(Address).where(Address.user_id == user.id).order_by(Address.id))
+            if successor:
+                successor.is_default = True
 
 
 def default_address(*, user) -> Address | None:
@@ -75,11 +78,12 @@ def default_address(*, user) -> Address | None:
 
 
 def destination_codes(address: Address) -> list[str]:
+    """The county's code and its ancestors' (a read, in the caller's transaction)."""
     return [region.code for region in region_chain(address.region_code)]
 
 
 def snapshot(address: Address) -> dict:
-    """The address as printed on the parcel, frozen into the order."""
+    """The address as printed on the parcel, frozen into the order (a read, in the caller's transaction)."""
     chain = region_chain(address.region_code)
     return {"recipient": address.recipient, "mobile": address.mobile, "region_code": address.region_code,
             "region_names": [region.name for region in reversed(chain)], "detail": address.detail,

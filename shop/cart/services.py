@@ -13,6 +13,7 @@ from shop.catalog.queries import get_skus_for_pricing, sellable_problem
 from shop.checkout.pricing import Quote, price_items
 from shop.errors import NotFound, ValidationFailed
 from shop.extensions import db
+from shop.transaction import transaction
 
 MAX_CART_LINES = 100
 
@@ -46,22 +47,21 @@ def _check_quantity(sku: Sku, quantity: int) -> None:
 
 def add_line(*, user, sku_id: int, quantity: int) -> CartView:
     """Add to the cart; an SKU already there has its quantity increased."""
-    sku = get_skus_for_pricing(sku_ids=[sku_id]).get(sku_id)
-    if sku is None or sellable_problem(sku):
-        raise NotFound("No such SKU on sale.")
-    line = db.session.scalar(select(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id == sku_id))
-    new_quantity = quantity + (line.quantity if line else 0)
-    _check_quantity(sku, new_quantity)
-    if line is None:
-        if db.session.scalar(select(func.count()).where(CartLine.user_id == user.id)) >= MAX_CART_LINES:
-            raise ValidationFailed("The cart is full.", code="cart_full")
-        db.session.add(CartLine(user_id=user.id, sku_id=sku_id, quantity=new_quantity))
-    else:
-        line.quantity = new_quantity
     try:
-        db.session.commit()
+        with transaction():
+            sku = get_skus_for_pricing(sku_ids=[sku_id]).get(sku_id)
+            if sku is None or sellable_problem(sku):
+                raise NotFound("No such SKU on sale.")
+            line = db.session.scalar(select(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id == sku_id))
+            new_quantity = quantity + (line.quantity if line else 0)
+            _check_quantity(sku, new_quantity)
+            if line is None:
+                if db.session.scalar(select(func.count()).where(CartLine.user_id == user.id)) >= MAX_CART_LINES:
+                    raise ValidationFailed("The cart is full.", code="cart_full")
+                db.session.add(CartLine(user_id=user.id, sku_id=sku_id, quantity=new_quantity))
+            else:
+                line.quantity = new_quantity
     except IntegrityError:  # the same SKU added twice at once: the other request won, add to its line
-        db.session.rollback()
         return add_line(user=user, sku_id=sku_id, quantity=quantity)
     return view_cart(user=user)
 
@@ -74,26 +74,26 @@ def _own_line(user, line_id: int) -> CartLine:
 
 
 def set_quantity(*, user, line_id: int, quantity: int) -> CartView:
-    line = _own_line(user, line_id)
-    sku = db.session.get(Sku, line.sku_id)
-    _check_quantity(sku, quantity)
-    line.quantity = quantity
-    db.session.commit()
+    with transaction():
+        line = _own_line(user, line_id)
+        sku = db.session.get(Sku, line.sku_id)
+        _check_quantity(sku, quantity)
+        line.quantity = quantity
     return view_cart(user=user)
 
 
 def remove_line(*, user, line_id: int) -> CartView:
-    db.session.delete(_own_line(user, line_id))
-    db.session.commit()
+    with transaction():
+        db.session.delete(_own_line(user, line_id))
     return view_cart(user=user)
 
 
 def clear(*, user) -> CartView:
-    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
-    db.session.commit()
+    with transaction():
+        db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
     return view_cart(user=user)
 
 
 def remove_purchased(*, user_id: int, sku_ids: list[int]) -> None:
-    """Called by checkout inside its transaction."""
+    """Called by checkout: runs in the caller's transaction (does not commit)."""
     db.session.execute(delete(CartLine).where(CartLine.user_id == user_id, CartLine.sku_id.in_(sku_ids)))

@@ -18,6 +18,7 @@ from shop.database import utcnow
 from shop.extensions import db
 from shop.regions.models import Region
 from shop.suppliers.models import Supplier, SupplierMember, SupplierStatusEvent
+from shop.transaction import transaction
 
 ALL_YEAR = list(range(1, 13))
 DEMO_NOTE = "演示数据：价格、库存与供货企业均为演示，不代表真实报价。"
@@ -181,25 +182,26 @@ def _create_product(spec: dict, supplier: Supplier, categories: dict[str, int], 
 def load_demo_catalog(owner_user, staff_user=None, other_owners: dict | None = None) -> dict:
     """Idempotent: suppliers are found by credit code, products by (supplier, name); a second run adds nothing.
     owner_user owns the 巫山 cooperative, staff_user (if given) is its staff; other_owners maps further
-    supplier keys (e.g. "fengjie") to their owner. Returns counts of rows added."""
-    load_categories()
-    categories = dict(db.session.execute(select(Category.slug, Category.id)).all())
-    added = {"suppliers": 0, "members": 0, "products": 0, "skus": 0}
-    suppliers = {}
-    for serial, row in enumerate(DEMO_SUPPLIERS, start=1):
-        suppliers[row[0]], created = _ensure_supplier(serial, *row)
-        added["suppliers"] += created
-    added["members"] += _ensure_member(suppliers["wushan"], owner_user, "owner")
-    if staff_user is not None:
-        added["members"] += _ensure_member(suppliers["wushan"], staff_user, "staff")
-    for key, user in (other_owners or {}).items():
-        added["members"] += _ensure_member(suppliers[key], user, "owner")
-    for spec in DEMO_PRODUCTS:
-        supplier = suppliers[spec["supplier"]]
-        if db.session.scalar(select(Product.id).where(Product.supplier_id == supplier.id,
-                                                      Product.name == spec["name"])):
-            continue
-        added["skus"] += _create_product(spec, supplier, categories, owner_user.id)
-        added["products"] += 1
-    db.session.commit()
+    supplier keys (e.g. "fengjie") to their owner. Returns counts of rows added. One unit of work: all of it
+    or nothing (part of the caller's when called inside one)."""
+    with transaction():
+        load_categories()
+        categories = dict(db.session.execute(select(Category.slug, Category.id)).all())
+        added = {"suppliers": 0, "members": 0, "products": 0, "skus": 0}
+        suppliers = {}
+        for serial, row in enumerate(DEMO_SUPPLIERS, start=1):
+            suppliers[row[0]], created = _ensure_supplier(serial, *row)
+            added["suppliers"] += created
+        added["members"] += _ensure_member(suppliers["wushan"], owner_user, "owner")
+        if staff_user is not None:
+            added["members"] += _ensure_member(suppliers["wushan"], staff_user, "staff")
+        for key, user in (other_owners or {}).items():
+            added["members"] += _ensure_member(suppliers[key], user, "owner")
+        for spec in DEMO_PRODUCTS:
+            supplier = suppliers[spec["supplier"]]
+            if db.session.scalar(select(Product.id).where(Product.supplier_id == supplier.id,
+                                                          Product.name == spec["name"])):
+                continue
+            added["skus"] += _create_product(spec, supplier, categories, owner_user.id)
+            added["products"] += 1
     return added

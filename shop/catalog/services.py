@@ -1,4 +1,4 @@
-"""Catalog verbs for supplier members: products, SKUs, stock. Each verb is one transaction.
+"""Catalog verbs for supplier members: products, SKUs, stock. Each verb is one unit of work (shop.transaction).
 
 Only members (owner or staff) of a product's supplier may change it; another supplier's product, SKU or
 stock answers 404. Derived columns (product.min_price_fen, search_name, search_text) are refreshed in the
@@ -18,6 +18,7 @@ from shop.errors import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.regions.models import Region
 from shop.suppliers.models import Supplier
+from shop.transaction import transaction
 
 GI_FIELDS = ("gi_scheme", "gi_number", "gi_protected_area")
 # Which licence field each product type needs to be sold online. Raw farm produce (食用农产品) needs none.
@@ -111,7 +112,8 @@ def _check_category(category_id: int) -> None:
 
 
 def refresh_min_price(product: Product) -> None:
-    """The cheapest active SKU's price, 0 when none is active (then the product cannot be public)."""
+    """The cheapest active SKU's price, 0 when none is active (then the product cannot be public). Runs in the
+    caller's transaction (the demo loader calls it too)."""
     db.session.flush()
     product.min_price_fen = db.session.scalar(
         select(func.min(Sku.price_fen)).where(Sku.product_id == product.id, Sku.is_active.is_(True))) or 0
@@ -121,9 +123,18 @@ def refresh_min_price(product: Product) -> None:
 
 
 def create_product(*, user, supplier_id: int, skus: list[dict] = (), sale_months: list[int] | None = None,
-                   external_ref: str | None = None, commit: bool = True, **fields) -> Product:
-    """A draft product (with optional SKUs) of a supplier the user is a member of. With commit=False it joins
-    the caller's transaction and returns the row as is (the all-or-nothing catalog import)."""
+                   external_ref: str | None = None, **fields) -> Product:
+    """A draft product (with optional SKUs) of a supplier the user is a member of."""
+    with transaction():
+        product = insert_product(user=user, supplier_id=supplier_id, skus=skus, sale_months=sale_months,
+                                 external_ref=external_ref, **fields)
+    return load_product(product.id)
+
+
+def insert_product(*, user, supplier_id: int, skus: list[dict] = (), sale_months: list[int] | None = None,
+                   external_ref: str | None = None, **fields) -> Product:
+    """create_product's work in the caller's transaction (does not commit): the row as flushed, SKUs and stock
+    history included (the all-or-nothing catalog import creates every product in one unit this way)."""
     supplier = require_member_of(user=user, supplier_id=supplier_id, what="supplier")
     _check_category(fields["category_id"])
     district = _district(fields["origin_district_code"])
@@ -141,10 +152,7 @@ def create_product(*, user, supplier_id: int, skus: list[dict] = (), sale_months
     for data in skus:
         _add_sku(product, data, actor_id=user.id)
     refresh_min_price(product)
-    if not commit:
-        return product
-    db.session.commit()
-    return load_product(product.id)
+    return product
 
 
 def _member_product(*, user, product_id: int):
@@ -155,19 +163,19 @@ def _member_product(*, user, product_id: int):
 
 
 def update_product(*, user, product_id: int, changes: dict) -> Product:
-    product, supplier = _member_product(user=user, product_id=product_id)
-    if "category_id" in changes:
-        _check_category(changes["category_id"])
-    district = _district(changes.get("origin_district_code", product.origin_district_code))
-    updates = {k: v for k, v in changes.items() if k in PRODUCT_FIELDS}
-    check_product({f: getattr(product, f) for f in PRODUCT_FIELDS} | updates)
-    for field, value in updates.items():
-        setattr(product, field, value)
-    if "sale_months" in changes:
-        product.sale_months_mask = months_to_mask(changes["sale_months"])
-    search.reindex(product, supplier_name=supplier.name, district_name=district.name)
-    db.session.commit()
-    return load_product(product.id)
+    with transaction():
+        product, supplier = _member_product(user=user, product_id=product_id)
+        if "category_id" in changes:
+            _check_category(changes["category_id"])
+        district = _district(changes.get("origin_district_code", product.origin_district_code))
+        updates = {k: v for k, v in changes.items() if k in PRODUCT_FIELDS}
+        check_product({f: getattr(product, f) for f in PRODUCT_FIELDS} | updates)
+        for field, value in updates.items():
+            setattr(product, field, value)
+        if "sale_months" in changes:
+            product.sale_months_mask = months_to_mask(changes["sale_months"])
+        search.reindex(product, supplier_name=supplier.name, district_name=district.name)
+    return load_product(product_id)
 
 
 def _move(product: Product, to: str, **values) -> None:
@@ -182,37 +190,38 @@ def _move(product: Product, to: str, **values) -> None:
 
 def publish_product(*, user, product_id: int) -> Product:
     """draft | archived → active. The supplier must be approved and the product must have an active SKU."""
-    product, supplier = _member_product(user=user, product_id=product_id)
-    if not product.can_move_to("active"):
-        raise IllegalProductTransition(f"A {product.status} product cannot be published.")
-    supplier_services().ensure_can_publish(supplier=supplier)
-    has_sku = db.session.scalar(select(func.count()).select_from(Sku).where(Sku.product_id == product.id,
-                                                                             Sku.is_active.is_(True)))
-    if not has_sku:
-        raise NoSku("Add an active SKU (spec and price) before publishing.")
-    _move(product, "active", published_at=utcnow())
-    db.session.commit()
-    return load_product(product.id)
+    with transaction():
+        product, supplier = _member_product(user=user, product_id=product_id)
+        if not product.can_move_to("active"):
+            raise IllegalProductTransition(f"A {product.status} product cannot be published.")
+        supplier_services().ensure_can_publish(supplier=supplier)
+        has_sku = db.session.scalar(select(func.count()).select_from(Sku).where(Sku.product_id == product.id,
+                                                                                 Sku.is_active.is_(True)))
+        if not has_sku:
+            raise NoSku("Add an active SKU (spec and price) before publishing.")
+        _move(product, "active", published_at=utcnow())
+    return load_product(product_id)
 
 
 def archive_product(*, user, product_id: int) -> Product:
     """draft | active → archived: off the public catalog, kept for past orders."""
-    product, _supplier = _member_product(user=user, product_id=product_id)
-    _move(product, "archived")
-    db.session.commit()
-    return load_product(product.id)
+    with transaction():
+        product, _supplier = _member_product(user=user, product_id=product_id)
+        _move(product, "archived")
+    return load_product(product_id)
 
 
 def reindex_supplier_products(*, supplier_id: int) -> int:
-    """Recompute search text of all of a supplier's products (after a rename). Returns how many."""
-    supplier = db.session.get(Supplier, supplier_id)
-    if supplier is None:
-        raise NotFound("No such supplier.")
-    products = list(db.session.scalars(select(Product).where(Product.supplier_id == supplier_id)
-                                       .options(joinedload(Product.origin_district))))
-    for product in products:
-        search.reindex(product, supplier_name=supplier.name, district_name=product.origin_district.name)
-    db.session.commit()
+    """Recompute search text of all of a supplier's products (after a rename). Returns how many. Its own unit
+    of work, or part of the caller's when called inside one."""
+    with transaction():
+        supplier = db.session.get(Supplier, supplier_id)
+        if supplier is None:
+            raise NotFound("No such supplier.")
+        products = list(db.session.scalars(select(Product).where(Product.supplier_id == supplier_id)
+                                           .options(joinedload(Product.origin_district))))
+        for product in products:
+            search.reindex(product, supplier_name=supplier.name, district_name=product.origin_district.name)
     return len(products)
 
 
@@ -232,43 +241,44 @@ def _add_sku(product: Product, data: dict, *, actor_id: int | None) -> Sku:
 
 
 def add_sku(*, user, product_id: int, **data) -> Sku:
-    product, _supplier = _member_product(user=user, product_id=product_id)
-    sku = _add_sku(product, data, actor_id=user.id)
-    refresh_min_price(product)
-    db.session.commit()
+    with transaction():
+        product, _supplier = _member_product(user=user, product_id=product_id)
+        sku = _add_sku(product, data, actor_id=user.id)
+        refresh_min_price(product)
     return load_sku(sku.id)
 
 
 def update_sku(*, user, sku_id: int, changes: dict) -> Sku:
-    sku = member_sku(user=user, sku_id=sku_id)
-    product = sku.product
-    _check_sku(_sku_values(changes, sku))
-    if changes.get("is_active") is False and sku.is_active and product.status == "active" and not db.session.scalar(
-            select(func.count()).select_from(Sku).where(Sku.product_id == product.id, Sku.id != sku.id,
-                                                        Sku.is_active.is_(True))):
-        # An active product keeps one sellable option: archive the product instead.
-        raise NoSku("This is the product's last active SKU; archive the product instead.")
-    for field in SKU_FIELDS:
-        if field in changes:
-            setattr(sku, field, changes[field])
-    refresh_min_price(product)
-    db.session.commit()
-    return load_sku(sku.id)
+    with transaction():
+        sku = member_sku(user=user, sku_id=sku_id)
+        product = sku.product
+        _check_sku(_sku_values(changes, sku))
+        if changes.get("is_active") is False and sku.is_active and product.status == "active" and not (
+                db.session.scalar(select(func.count()).select_from(Sku).where(
+                    Sku.product_id == product.id, Sku.id != sku.id, Sku.is_active.is_(True)))):
+            # An active product keeps one sellable option: archive the product instead.
+            raise NoSku("This is the product's last active SKU; archive the product instead.")
+        for field in SKU_FIELDS:
+            if field in changes:
+                setattr(sku, field, changes[field])
+        refresh_min_price(product)
+    return load_sku(sku_id)
 
 
 def adjust_stock(*, user, sku_id: int, delta: int, reason: str, note: str = "") -> Sku:
     """A manual change (delivery, stocktake, damage): a conditional UPDATE, never below zero (409)."""
-    member_sku(user=user, sku_id=sku_id)
-    if reason == "damage" and delta > 0:
-        raise ValidationFailed("Damage removes stock: delta is negative.", errors={"delta": ["Negative for damage."]})
-    stock.adjust(sku_id=sku_id, delta=delta, reason=reason, note=note, actor_id=user.id)
-    db.session.commit()
+    with transaction():
+        member_sku(user=user, sku_id=sku_id)
+        if reason == "damage" and delta > 0:
+            raise ValidationFailed("Damage removes stock: delta is negative.",
+                                   errors={"delta": ["Negative for damage."]})
+        stock.adjust(sku_id=sku_id, delta=delta, reason=reason, note=note, actor_id=user.id)
     return load_sku(sku_id)
 
 
 def record_sales(*, quantities: dict[int, int]) -> None:
-    """Add sold quantities to product.sales_count ({product_id: qty}). Joins the caller's transaction (does not
-    commit); call it once an order is paid, not at checkout, so the product row is not a checkout hot spot.
+    """Add sold quantities to product.sales_count ({product_id: qty}). Runs in the caller's transaction (does
+    not commit); call it once an order is paid, not at checkout, so the product row is not a checkout hot spot.
     Products are updated in id order, like stock, so concurrent callers cannot deadlock."""
     for product_id, quantity in sorted(quantities.items()):
         if quantity < 0:

@@ -2,7 +2,8 @@
 
 `UPDATE sku SET stock = stock - :q WHERE id = :id AND stock >= :q` is atomic on SQLite and PostgreSQL alike
 (SELECT ... FOR UPDATE is silently dropped on SQLite). Taking SKUs in id order means two checkouts of the
-same SKUs in opposite orders cannot deadlock. Callers run these inside their own transaction and commit.
+same SKUs in opposite orders cannot deadlock. These run in the caller's transaction (a unit of work of
+shop.transaction): they never commit.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def _merge(lines: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def reserve(lines: Iterable[tuple[int, int]], *, order_id: int | None, actor_id: int | None = None,
             reason: str = "order_reserved", note: str = "") -> None:
-    """Take stock for (sku_id, quantity) lines, or raise InsufficientStock naming the SKUs short."""
+    """Take stock for (sku_id, quantity) lines, or raise InsufficientStock naming the SKUs short. In the
+    caller's transaction (checkout's): does not commit."""
     for sku_id, quantity in _merge(lines):
         result = db.session.execute(
             update(Sku).where(Sku.id == sku_id, Sku.stock >= quantity).values(stock=Sku.stock - quantity)
@@ -45,7 +47,8 @@ def reserve(lines: Iterable[tuple[int, int]], *, order_id: int | None, actor_id:
 
 def release(lines: Iterable[tuple[int, int]], *, order_id: int | None, actor_id: int | None = None,
             reason: str = "order_released", note: str = "") -> None:
-    """Give stock back (cancellation, expiry, failed payment); available to others once committed."""
+    """Give stock back (cancellation, expiry, failed payment); available to others once the caller's
+    transaction commits (this does not commit)."""
     for sku_id, quantity in _merge(lines):
         db.session.execute(update(Sku).where(Sku.id == sku_id).values(stock=Sku.stock + quantity)
                            .execution_options(synchronize_session=False))
@@ -54,7 +57,8 @@ def release(lines: Iterable[tuple[int, int]], *, order_id: int | None, actor_id:
 
 
 def adjust(*, sku_id: int, delta: int, reason: str, note: str = "", actor_id: int | None = None) -> None:
-    """A supplier's manual adjustment; never below zero (a concurrent sale may have taken the units)."""
+    """A supplier's manual adjustment; never below zero (a concurrent sale may have taken the units). In the
+    caller's transaction."""
     if delta < 0:
         reserve([(sku_id, -delta)], order_id=None, actor_id=actor_id, reason=reason, note=note)
     elif delta > 0:

@@ -12,10 +12,13 @@ from shop.database import utcnow
 from shop.extensions import db
 from shop.notifications.models import OutboxMessage
 from shop.pagination import SortKey, keyset_page
+from shop.transaction import end_read, transaction
 
 
 def enqueue(*, email: str, user_id: int | None, template: str, subject: str, body: str,
             order_id: int | None = None) -> OutboxMessage:
+    """Add a message to the outbox in the caller's transaction (does not commit): it exists, and will be
+    sent, only if the change it tells about commits."""
     message = OutboxMessage(recipient_email=email, recipient_user_id=user_id, template=template, subject=subject,
                             body=body, order_id=order_id)
     db.session.add(message)
@@ -30,45 +33,49 @@ def list_messages(*, user, limit: int, cursor: str | None):
 
 def deliver_outbox(*, batch_size: int = 100) -> dict:
     """Send pending messages. Each message is claimed with a conditional UPDATE, so several workers can run
-    this at once without sending anything twice."""
+    this at once without sending anything twice. One unit of work per claim and per failure recorded; the SMTP
+    conversation happens outside any transaction."""
     counts = {"sent": 0, "kept": 0, "failed": 0}
     host = current_app.config.get("SMTP_HOST")
     ids = list(db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")
                                   .order_by(OutboxMessage.id).limit(batch_size)))
-    db.session.commit()
+    end_read()
     for message_id in ids:
+        pending = (OutboxMessage.id == message_id, OutboxMessage.status == "pending")
         if not host:
-            claimed = db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                                                     OutboxMessage.status == "pending")
-                                         .values(status="kept")).rowcount
-            db.session.commit()
+            with transaction():
+                claimed = db.session.execute(update(OutboxMessage).where(*pending).values(status="kept")).rowcount
             counts["kept"] += claimed
             continue
-        claimed = db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                                                 OutboxMessage.status == "pending")
-                                     .values(status="sent", attempts=OutboxMessage.attempts + 1,
-                                             sent_at=utcnow())).rowcount
-        db.session.commit()
+        with transaction():
+            claimed = db.session.execute(update(OutboxMessage).where(*pending)
+                                         .values(status="sent", attempts=OutboxMessage.attempts + 1,
+                                                 sent_at=utcnow())).rowcount
+            email = _email(db.session.get(OutboxMessage, message_id)) if claimed else None
         if not claimed:
             continue
-        message = db.session.get(OutboxMessage, message_id)
         try:
-            _send_smtp(message)
+            _send_smtp(email)
             counts["sent"] += 1
         except (OSError, smtplib.SMTPException) as error:
-            message.status = "failed" if message.attempts >= 5 else "pending"
-            message.last_error = str(error)[:500]
+            with transaction():
+                message = db.session.get(OutboxMessage, message_id)
+                message.status = "failed" if message.attempts >= 5 else "pending"
+                message.last_error = str(error)[:500]
             counts["failed"] += 1
-        db.session.commit()
     return counts
 
 
-def _send_smtp(message: OutboxMessage) -> None:
-    cfg = current_app.config
+def _email(message: OutboxMessage) -> EmailMessage:
     email = EmailMessage()
-    email["From"] = cfg["MAIL_FROM"]
+    email["From"] = current_app.config["MAIL_FROM"]
     email["To"] = message.recipient_email
     email["Subject"] = message.subject
     email.set_content(message.body)
+    return email
+
+
+def _send_smtp(email: EmailMessage) -> None:
+    cfg = current_app.config
     with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=10) as smtp:
         smtp.send_message(email)

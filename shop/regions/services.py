@@ -5,13 +5,15 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from shop.errors import Conflict, NotFound, ValidationFailed
+from shop.errors import NotFound, ValidationFailed
 from shop.extensions import db
 from shop.pagination import SortKey, keyset_page
 from shop.regions.models import Region, SupportPair
+from shop.transaction import transaction
+
+DUPLICATE_PAIR = {"conflict": "duplicate_support_pair", "conflict_detail": "This pair already exists."}
 
 
 def get_region(*, code: str, field: str | None = None, reservoir_only: bool = False) -> Region:
@@ -96,34 +98,26 @@ def _validate_pair(supporter_code: str, recipient_code: str) -> None:
 
 
 def create_support_pair(*, supporter_code, recipient_code, kind, verified=False, evidence="") -> SupportPair:
-    _validate_pair(supporter_code, recipient_code)
-    pair = SupportPair(supporter_code=supporter_code, recipient_code=recipient_code, kind=kind, verified=verified,
-                       evidence=evidence)
-    db.session.add(pair)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("This pair already exists.", code="duplicate_support_pair")
+    with transaction(**DUPLICATE_PAIR):
+        _validate_pair(supporter_code, recipient_code)
+        pair = SupportPair(supporter_code=supporter_code, recipient_code=recipient_code, kind=kind,
+                           verified=verified, evidence=evidence)
+        db.session.add(pair)
     return get_support_pair(pair_id=pair.id)
 
 
 def update_support_pair(*, pair_id: int, changes: dict) -> SupportPair:
-    pair = get_support_pair(pair_id=pair_id)
-    verified = changes.get("verified", pair.verified)
-    evidence = changes.get("evidence", pair.evidence)
-    if verified and not (evidence or "").strip():  # judged on the result, whichever field the change touches
-        raise ValidationFailed("A verified pair needs its evidence.", code="evidence_required",
-                               errors={"evidence": ["Say which source names this pair."]})
-    for field in ("verified", "evidence", "kind"):
-        if field in changes:
-            setattr(pair, field, changes[field])
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("This pair already exists.", code="duplicate_support_pair")
-    return get_support_pair(pair_id=pair.id)
+    with transaction(**DUPLICATE_PAIR):
+        pair = get_support_pair(pair_id=pair_id)
+        verified = changes.get("verified", pair.verified)
+        evidence = changes.get("evidence", pair.evidence)
+        if verified and not (evidence or "").strip():  # judged on the result, whichever field the change touches
+            raise ValidationFailed("A verified pair needs its evidence.", code="evidence_required",
+                                   errors={"evidence": ["Say which source names this pair."]})
+        for field in ("verified", "evidence", "kind"):
+            if field in changes:
+                setattr(pair, field, changes[field])
+    return get_support_pair(pair_id=pair_id)
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -133,7 +127,7 @@ def _read_csv(path: Path) -> list[dict]:
 
 def load_reference_data(data_dir: Path | None = None) -> dict:
     """Upsert the national county list, the reservoir-area reference and the support pairs.
-    Idempotent: a second run changes nothing. Returns counts of rows added."""
+    Idempotent: a second run changes nothing. Returns counts of rows added. One unit of work."""
     data_dir = Path(data_dir or current_app.config["REFERENCE_DIR"])
     rows: dict[str, dict] = {}
     for row in _read_csv(data_dir / "counties.csv"):
@@ -141,32 +135,33 @@ def load_reference_data(data_dir: Path | None = None) -> dict:
     for row in _read_csv(data_dir / "regions.csv"):  # the project's reference wins over the national list
         rows[row["code"]] = {**rows.get(row["code"], {}), **row,
                              "reservoir_district": row["reservoir_district"].strip().lower() == "true"}
-    existing = {r.code: r for r in db.session.scalars(select(Region))}
-    added_regions = 0
-    # Parents first so that the self-referencing foreign key is satisfied at every insert.
-    order = {"province": 0, "city": 1, "county": 2}
-    for row in sorted(rows.values(), key=lambda r: (order[r["level"]], r["code"])):
-        values = dict(name=row["name"], level=row["level"], parent_code=row["parent_code"] or None,
-                      reservoir_district=row["reservoir_district"])
-        region = existing.get(row["code"])
-        if region is None:
-            db.session.add(Region(code=row["code"], **values))
-            added_regions += 1
-        else:
-            for key, value in values.items():
-                if getattr(region, key) != value:
-                    setattr(region, key, value)
-    db.session.flush()
-    existing_pairs = {(p.supporter_code, p.recipient_code, p.kind) for p in db.session.scalars(select(SupportPair))}
-    added_pairs = 0
-    for row in _read_csv(data_dir / "support_pairs.csv"):
-        key = (row["supporter_code"], row["recipient_code"], row["kind"])
-        if key in existing_pairs:
-            continue
-        db.session.add(SupportPair(supporter_code=key[0], recipient_code=key[1], kind=key[2],
-                                   verified=row["verified"].strip().lower() == "true", evidence=row["evidence"]))
-        added_pairs += 1
-    db.session.commit()
+    pair_rows = _read_csv(data_dir / "support_pairs.csv")
+    with transaction():
+        existing = {r.code: r for r in db.session.scalars(select(Region))}
+        added_regions = 0
+        # Parents first so that the self-referencing foreign key is satisfied at every insert.
+        order = {"province": 0, "city": 1, "county": 2}
+        for row in sorted(rows.values(), key=lambda r: (order[r["level"]], r["code"])):
+            values = dict(name=row["name"], level=row["level"], parent_code=row["parent_code"] or None,
+                          reservoir_district=row["reservoir_district"])
+            region = existing.get(row["code"])
+            if region is None:
+                db.session.add(Region(code=row["code"], **values))
+                added_regions += 1
+            else:
+                for key, value in values.items():
+                    if getattr(region, key) != value:
+                        setattr(region, key, value)
+        db.session.flush()
+        existing_pairs = {(p.supporter_code, p.recipient_code, p.kind) for p in db.session.scalars(select(SupportPair))}
+        added_pairs = 0
+        for row in pair_rows:
+            key = (row["supporter_code"], row["recipient_code"], row["kind"])
+            if key in existing_pairs:
+                continue
+            db.session.add(SupportPair(supporter_code=key[0], recipient_code=key[1], kind=key[2],
+                                       verified=row["verified"].strip().lower() == "true", evidence=row["evidence"]))
+            added_pairs += 1
     return {"regions": added_regions, "support_pairs": added_pairs}
 
 

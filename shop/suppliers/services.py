@@ -1,4 +1,4 @@
-"""Supplier verbs: onboarding, review, members, shipping rules. Each write owns its transaction.
+"""Supplier verbs: onboarding, review, members, shipping rules. Each write is one unit of work (shop.transaction).
 
 Called by other domains (stable; keyword-only):
     get_supplier(*, supplier_id) -> Supplier                     404 when missing; district loaded
@@ -17,6 +17,8 @@ Called by other domains (stable; keyword-only):
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -32,6 +34,7 @@ from shop.pagination import SortKey, keyset_page
 from shop.regions.models import Region
 from shop.regions.services import get_region
 from shop.suppliers.models import ShippingRule, Supplier, SupplierMember, SupplierStatusEvent
+from shop.transaction import transaction
 
 # Review verbs and the one move each makes (all within SUPPLIER_TRANSITIONS). The verb, not only the target,
 # decides: "approve" does not lift a suspension and "reinstate" does not approve an application.
@@ -82,11 +85,13 @@ def require_member(*, user, supplier_id: int, roles=("owner", "staff")) -> Suppl
 
 
 def member_supplier_ids(*, user) -> list[int]:
+    """A read, in whatever transaction the caller has open (fulfilment and refunds call it inside theirs)."""
     return list(db.session.scalars(select(SupplierMember.supplier_id).where(SupplierMember.user_id == user.id)
                                    .order_by(SupplierMember.supplier_id)))
 
 
 def is_member(*, user, supplier_id: int) -> bool:
+    """A read, in whatever transaction the caller has open."""
     return _member_role(user, supplier_id) is not None
 
 
@@ -143,12 +148,14 @@ def _raise_credit_code_taken():
                    errors={"credit_code": ["Already registered."]})
 
 
-def _commit_supplier() -> None:
-    """Commit; the credit code's unique index is the last word when two registrations race."""
+@contextmanager
+def _supplier_unit():
+    """A unit of work writing a supplier: the credit code's unique index is the last word when two
+    registrations race (409 credit_code_taken, with the field error that the check before it gives)."""
     try:
-        db.session.commit()
+        with transaction():
+            yield
     except IntegrityError:
-        db.session.rollback()
         _raise_credit_code_taken()
 
 
@@ -171,20 +178,20 @@ def create_supplier(*, user, name: str, kind: str, credit_code: str, district_co
                     food_filing_number: str | None = None, farmer_linkage: str = "",
                     represented_producers=(), is_demo: bool = False) -> Supplier:
     """is_demo is for the demo loader only: the HTTP schema does not accept it."""
-    get_region(code=district_code, field="district_code", reservoir_only=True)
-    _check_producers(kind, represented_producers)
-    _check_credit_code_free(credit_code)
-    supplier = Supplier(name=name, kind=kind, credit_code=credit_code, district_code=district_code,
-                        contact_name=contact_name, contact_phone=contact_phone, address=address,
-                        sc_license_number=sc_license_number, food_filing_number=food_filing_number,
-                        farmer_linkage=farmer_linkage, represented_producers=_producers(represented_producers),
-                        is_demo=is_demo, status="pending")
-    db.session.add(supplier)
-    db.session.flush()
-    db.session.add(SupplierMember(supplier_id=supplier.id, user_id=user.id, role="owner"))
-    db.session.add(SupplierStatusEvent(supplier_id=supplier.id, from_status=None, to_status="pending",
-                                       reason="Application submitted.", actor_id=user.id))
-    _commit_supplier()
+    with _supplier_unit():
+        get_region(code=district_code, field="district_code", reservoir_only=True)
+        _check_producers(kind, represented_producers)
+        _check_credit_code_free(credit_code)
+        supplier = Supplier(name=name, kind=kind, credit_code=credit_code, district_code=district_code,
+                            contact_name=contact_name, contact_phone=contact_phone, address=address,
+                            sc_license_number=sc_license_number, food_filing_number=food_filing_number,
+                            farmer_linkage=farmer_linkage, represented_producers=_producers(represented_producers),
+                            is_demo=is_demo, status="pending")
+        db.session.add(supplier)
+        db.session.flush()
+        db.session.add(SupplierMember(supplier_id=supplier.id, user_id=user.id, role="owner"))
+        db.session.add(SupplierStatusEvent(supplier_id=supplier.id, from_status=None, to_status="pending",
+                                           reason="Application submitted.", actor_id=user.id))
     return get_supplier(supplier_id=supplier.id)
 
 
@@ -196,39 +203,39 @@ def review_supplier(*, supplier_id: int, actor, action: str, reason: str = "") -
     if action in REASON_REQUIRED and not reason:
         raise ValidationFailed("Say why: the supplier is told the reason.", code="reason_required",
                                errors={"reason": [f"Required to {action}."]})
-    supplier = _locked_supplier(supplier_id)
-    from_status, to_status = REVIEW_ACTIONS[action]
-    if supplier.status != from_status or not supplier.can_move_to(to_status):
-        raise Conflict(f"Cannot {action} a {supplier.status} supplier.", code="illegal_supplier_transition")
-    _record_move(supplier, to_status, actor=actor, reason=reason)
-    supplier.reviewed_at = utcnow()
-    db.session.commit()
+    with transaction():
+        supplier = _locked_supplier(supplier_id)
+        from_status, to_status = REVIEW_ACTIONS[action]
+        if supplier.status != from_status or not supplier.can_move_to(to_status):
+            raise Conflict(f"Cannot {action} a {supplier.status} supplier.", code="illegal_supplier_transition")
+        _record_move(supplier, to_status, actor=actor, reason=reason)
+        supplier.reviewed_at = utcnow()
     return get_supplier(supplier_id=supplier_id)
 
 
 def update_supplier(*, user, supplier_id: int, changes: dict) -> Supplier:
     """Owners edit; credit code, district and kind are locked once approved. Editing a rejected application
     re-submits it (back to pending)."""
-    _check_role(user, supplier_id, ("owner",))
-    supplier = _locked_supplier(supplier_id)
-    changes = {field: value for field, value in changes.items() if field in EDITABLE_FIELDS}
-    locked = [f for f in LOCKED_AFTER_APPROVAL if f in changes and changes[f] != getattr(supplier, f)]
-    if locked and supplier.status in ("approved", "suspended"):
-        raise Conflict("These fields cannot change after approval.", code="locked_after_approval",
-                       errors={field: ["Locked after approval."] for field in locked})
-    if "district_code" in changes:
-        get_region(code=changes["district_code"], field="district_code", reservoir_only=True)
-    if "represented_producers" in changes:
-        changes["represented_producers"] = _producers(changes["represented_producers"])
-    _check_producers(changes.get("kind", supplier.kind),
-                     changes.get("represented_producers", supplier.represented_producers))
-    if "credit_code" in changes:
-        _check_credit_code_free(changes["credit_code"], supplier_id=supplier_id)
-    for field, value in changes.items():
-        setattr(supplier, field, value)
-    if supplier.status == "rejected":
-        _record_move(supplier, "pending", actor=user, reason="Re-applied after editing.")
-    _commit_supplier()
+    with _supplier_unit():
+        _check_role(user, supplier_id, ("owner",))
+        supplier = _locked_supplier(supplier_id)
+        changes = {field: value for field, value in changes.items() if field in EDITABLE_FIELDS}
+        locked = [f for f in LOCKED_AFTER_APPROVAL if f in changes and changes[f] != getattr(supplier, f)]
+        if locked and supplier.status in ("approved", "suspended"):
+            raise Conflict("These fields cannot change after approval.", code="locked_after_approval",
+                           errors={field: ["Locked after approval."] for field in locked})
+        if "district_code" in changes:
+            get_region(code=changes["district_code"], field="district_code", reservoir_only=True)
+        if "represented_producers" in changes:
+            changes["represented_producers"] = _producers(changes["represented_producers"])
+        _check_producers(changes.get("kind", supplier.kind),
+                         changes.get("represented_producers", supplier.represented_producers))
+        if "credit_code" in changes:
+            _check_credit_code_free(changes["credit_code"], supplier_id=supplier_id)
+        for field, value in changes.items():
+            setattr(supplier, field, value)
+        if supplier.status == "rejected":
+            _record_move(supplier, "pending", actor=user, reason="Re-applied after editing.")
     return get_supplier(supplier_id=supplier_id)
 
 
@@ -295,45 +302,42 @@ def list_members(*, viewer, supplier_id: int, limit: int, cursor: str | None):
 
 
 def add_member(*, user, supplier_id: int, email: str, role: str) -> SupplierMember:
-    _check_role(user, supplier_id, ("owner",))
-    new_user = db.session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
-    if new_user is None:
-        raise ValidationFailed("No account uses this email; ask them to register first.", code="unknown_user",
-                               errors={"email": ["No account with this email."]})
-    member = SupplierMember(supplier_id=supplier_id, user_id=new_user.id, role=role)
-    db.session.add(member)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the (supplier, user) unique constraint
-        db.session.rollback()
-        raise Conflict("This user is already a member.", code="already_member")
-    # Nobody is added silently: the new member is told, and may leave (remove_member on themselves).
-    supplier = db.session.get(Supplier, supplier_id)
-    enqueue(email=new_user.email, user_id=new_user.id, template="supplier_membership",
-            subject=f"您已被加入供货企业 {supplier.name} / Added to a supplier",
-            body=f"{user.display_name} 将您以 {role} 身份加入了 {supplier.name}。如非您本人同意，可在成员列表中退出。")
-    db.session.commit()
+    with transaction():
+        _check_role(user, supplier_id, ("owner",))
+        new_user = db.session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
+        if new_user is None:
+            raise ValidationFailed("No account uses this email; ask them to register first.", code="unknown_user",
+                                   errors={"email": ["No account with this email."]})
+        member = SupplierMember(supplier_id=supplier_id, user_id=new_user.id, role=role)
+        # The (supplier, user) unique constraint; flushed here, so that only this insert maps to already_member.
+        with transaction(conflict="already_member", conflict_detail="This user is already a member."):
+            db.session.add(member)
+        # Nobody is added silently: the new member is told, and may leave (remove_member on themselves).
+        supplier = db.session.get(Supplier, supplier_id)
+        enqueue(email=new_user.email, user_id=new_user.id, template="supplier_membership",
+                subject=f"您已被加入供货企业 {supplier.name} / Added to a supplier",
+                body=f"{user.display_name} 将您以 {role} 身份加入了 {supplier.name}。如非您本人同意，可在成员列表中退出。")
     return db.session.scalar(select(SupplierMember).where(SupplierMember.id == member.id)
                              .options(joinedload(SupplierMember.user)))
 
 
 def remove_member(*, user, supplier_id: int, member_id: int) -> None:
     """Owners remove anyone; every member may remove themselves (leave). The last owner stays."""
-    member = db.session.get(SupplierMember, member_id)
-    leaving = member is not None and member.supplier_id == supplier_id and member.user_id == user.id
-    if not leaving:
-        _check_role(user, supplier_id, ("owner",))
-    _locked_supplier(supplier_id)  # two owners removing each other at once must not leave none
-    member = db.session.get(SupplierMember, member_id)
-    if member is None or member.supplier_id != supplier_id:
-        raise NotFound("No such member.")
-    if member.role == "owner":
-        owners = db.session.scalar(select(func.count()).select_from(SupplierMember).where(
-            SupplierMember.supplier_id == supplier_id, SupplierMember.role == "owner"))
-        if owners <= 1:
-            raise Conflict("A supplier keeps at least one owner.", code="last_owner")
-    db.session.delete(member)
-    db.session.commit()
+    with transaction():
+        member = db.session.get(SupplierMember, member_id)
+        leaving = member is not None and member.supplier_id == supplier_id and member.user_id == user.id
+        if not leaving:
+            _check_role(user, supplier_id, ("owner",))
+        _locked_supplier(supplier_id)  # two owners removing each other at once must not leave none
+        member = db.session.get(SupplierMember, member_id)
+        if member is None or member.supplier_id != supplier_id:
+            raise NotFound("No such member.")
+        if member.role == "owner":
+            owners = db.session.scalar(select(func.count()).select_from(SupplierMember).where(
+                SupplierMember.supplier_id == supplier_id, SupplierMember.role == "owner"))
+            if owners <= 1:
+                raise Conflict("A supplier keeps at least one owner.", code="last_owner")
+        db.session.delete(member)
 
 
 # --- shipping -----------------------------------------------------------------------------------------------
@@ -350,24 +354,24 @@ def get_shipping_rule(*, viewer, supplier_id: int) -> ShippingRule:
 def set_shipping_rule(*, user, supplier_id: int, base_fee_fen: int, base_weight_g: int, per_extra_kg_fen: int,
                       cold_chain_surcharge_fen: int = 0, free_over_fen: int | None = None,
                       excluded_region_codes=()) -> ShippingRule:
-    _check_role(user, supplier_id, ("owner", "staff"))
     codes = sorted(set(excluded_region_codes))
-    known = set(db.session.scalars(select(Region.code).where(Region.code.in_(codes)))) if codes else set()
-    unknown = [code for code in codes if code not in known]
-    if unknown:
-        raise ValidationFailed("Unknown region codes.", code="invalid_region",
-                               errors={"excluded_region_codes": [f"Unknown region code {c}." for c in unknown]})
-    _locked_supplier(supplier_id)  # the first PUT inserts: two at once must not both insert
-    rule = db.session.get(ShippingRule, supplier_id) or ShippingRule(supplier_id=supplier_id)
-    db.session.add(rule)
-    rule.base_fee_fen = base_fee_fen
-    rule.base_weight_g = base_weight_g
-    rule.per_extra_kg_fen = per_extra_kg_fen
-    rule.cold_chain_surcharge_fen = cold_chain_surcharge_fen
-    rule.free_over_fen = free_over_fen
-    rule.excluded_region_codes = codes
-    rule.updated_at = utcnow()
-    db.session.commit()
+    with transaction():
+        _check_role(user, supplier_id, ("owner", "staff"))
+        known = set(db.session.scalars(select(Region.code).where(Region.code.in_(codes)))) if codes else set()
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise ValidationFailed("Unknown region codes.", code="invalid_region",
+                                   errors={"excluded_region_codes": [f"Unknown region code {c}." for c in unknown]})
+        _locked_supplier(supplier_id)  # the first PUT inserts: two at once must not both insert
+        rule = db.session.get(ShippingRule, supplier_id) or ShippingRule(supplier_id=supplier_id)
+        db.session.add(rule)
+        rule.base_fee_fen = base_fee_fen
+        rule.base_weight_g = base_weight_g
+        rule.per_extra_kg_fen = per_extra_kg_fen
+        rule.cold_chain_surcharge_fen = cold_chain_surcharge_fen
+        rule.free_over_fen = free_over_fen
+        rule.excluded_region_codes = codes
+        rule.updated_at = utcnow()
     return rule
 
 
