@@ -2,6 +2,7 @@
 
     python -m benchmarks.run                 # 100,000 products, SQLite then PostgreSQL (a throwaway cluster)
     python -m benchmarks.run --quick         # 10,000 products, smaller checkout run
+    python -m benchmarks.run --read-scaling-only   # SQLite reads: gunicorn 2 worker processes vs 1 (~20 s)
     python -m benchmarks.run --help
 
 Every figure is also printed as a ratio to a baseline measured in the same run on the same database (a GET
@@ -784,8 +785,13 @@ def bench_checkout_inprocess(app, backend: str, world: World, args, report: Repo
 
 
 @contextlib.contextmanager
-def served_app(stack_dir: Path, database_url: str, stripe_base: str, args):
-    """gunicorn (default) or werkzeug's threaded server on a free loopback port."""
+def served_app(stack_dir: Path, database_url: str, stripe_base: str, args, *, workers: int | None = None,
+               threads: int | None = None, config: Path | None = None, wait: bool = True):
+    """gunicorn (default) or werkzeug's threaded server on a free loopback port. workers/threads override
+    --gunicorn-workers/--gunicorn-threads; config is a gunicorn config file (-c). wait=False: gunicorn is
+    started, not waited for (the caller calls wait_http, so that several servers start at once)."""
+    workers = workers or args.gunicorn_workers
+    threads = threads or args.gunicorn_threads
     port = free_port()
     base = f"http://{LOOPBACK}:{port}"
     if args.server == "werkzeug":
@@ -810,14 +816,16 @@ def served_app(stack_dir: Path, database_url: str, stripe_base: str, args):
            "STRIPE_API_BASE": stripe_base, "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
     env.pop("REDIS_URL", None)
     log_path = stack_dir / f"gunicorn-{port}.log"
-    cmd = [sys.executable, "-m", "gunicorn", "-w", str(args.gunicorn_workers), "--threads",
-           str(args.gunicorn_threads), "-b", f"{LOOPBACK}:{port}", "--graceful-timeout", "5",
-           "--error-logfile", str(log_path), "--log-level", "warning", "wsgi:app"]
+    cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
+           "-b", f"{LOOPBACK}:{port}", "--graceful-timeout", "5",
+           "--error-logfile", str(log_path), "--log-level", "warning", *(["-c", str(config)] if config else []),
+           "wsgi:app"]
     with open(log_path, "ab") as fh:
         proc = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=fh, stderr=fh, stdin=subprocess.DEVNULL)
     try:
-        wait_http(base + BASELINE_PATH, 60, proc=proc)
-        yield base, f"gunicorn -w {args.gunicorn_workers} --threads {args.gunicorn_threads} (gthread)", proc.pid
+        if wait:
+            wait_http(base + BASELINE_PATH, 60, proc=proc)
+        yield base, f"gunicorn -w {workers} --threads {threads} (gthread)", proc.pid
     finally:
         stop_process(proc, "gunicorn")
         errors = log_path.read_text(errors="replace")
@@ -907,6 +915,32 @@ def run_threads(n: int, target) -> float:
     return time.perf_counter() - t0
 
 
+def http_load(n_threads: int, seconds: float, urls) -> tuple[list[float], int, float]:
+    """n_threads clients GET urls (alternating at random) for `seconds`: (latencies of 200s, non-200, elapsed)."""
+    import requests
+
+    latencies, failures = [], [0]
+    stop_at = time.monotonic() + seconds
+
+    def client(i):
+        local, rng = [], random.Random(i)
+        with requests.Session() as s:
+            while time.monotonic() < stop_at:
+                t0 = time.perf_counter()
+                try:
+                    r = s.get(rng.choice(urls), timeout=30)
+                except requests.RequestException:
+                    failures[0] += 1
+                    continue
+                if r.status_code == 200:
+                    local.append(time.perf_counter() - t0)
+                else:
+                    failures[0] += 1
+        latencies.extend(local)
+
+    return latencies, failures[0], run_threads(n_threads, client)
+
+
 def bench_served(backend: str, base: str, server: str, world: World, args, report: Report, app,
                  server_pid: int | None = None) -> None:
     import requests
@@ -916,29 +950,7 @@ def bench_served(backend: str, base: str, server: str, world: World, args, repor
     tag = f"{backend}-{os.getpid()}-{time.time_ns()}"
     product_urls = (f"{base}/api/v1/products?limit=20", f"{base}/api/v1/products/{world.product_id}")
 
-    def load(n_threads: int, seconds: float, urls) -> tuple[list[float], int, float]:
-        """n_threads clients GET urls (alternating at random) for `seconds`: (latencies of 200s, non-200, elapsed)."""
-        latencies, failures = [], [0]
-        stop_at = time.monotonic() + seconds
-
-        def client(i):
-            local, rng = [], random.Random(i)
-            with requests.Session() as s:
-                while time.monotonic() < stop_at:
-                    t0 = time.perf_counter()
-                    try:
-                        r = s.get(rng.choice(urls), timeout=30)
-                    except requests.RequestException:
-                        failures[0] += 1
-                        continue
-                    if r.status_code == 200:
-                        local.append(time.perf_counter() - t0)
-                    else:
-                        failures[0] += 1
-            latencies.extend(local)
-
-        return latencies, failures[0], run_threads(n_threads, client)
-
+    load = http_load
     load(args.threads, 1.0, [base + BASELINE_PATH])  # warm up: connections, worker imports, caches
 
     # Baseline: the same server and number of client threads, one primary-key read per request; measured
@@ -1101,6 +1113,110 @@ def verify_stock(app, backend: str, world: World, created: int, report: Report, 
             world.hot_skus), f"{sold_total} sold")
 
 
+# --- served: read-only requests on SQLite, 1 worker process against 2 --------------------------------------
+
+READ_SCALING_PATH = "/api/v1/products?limit=20"
+IMMEDIATE_READS_HOOK = '''"""gunicorn config written by benchmarks/run.py: the what-if of every SQLite BEGIN
+being IMMEDIATE, reads included (what shop.database did before read-only requests began deferred). Patched in
+each worker once the app is loaded; nothing in the repository changes."""
+import os
+
+
+def post_worker_init(worker):
+    import shop.database
+
+    if not hasattr(shop.database, "_begins_deferred"):
+        raise RuntimeError("shop.database._begins_deferred is gone: update the benchmark's what-if")
+    shop.database._begins_deferred = lambda: False
+    with open({marker!r}, "a") as fh:
+        fh.write(f"{{os.getpid()}}\\n")
+'''
+
+
+def bench_read_scaling(backend: str, url: str, work: Path, args, report: Report) -> None:
+    """The public product list (GET /api/v1/products?limit=20, page 1) served by gunicorn with 2 worker
+    processes against 1, the same threads per worker (gthread) and the same client threads. SQLite only: a
+    read-only request begins DEFERRED (WAL readers run beside each other), so a second process adds throughput
+    where cores allow; if reads took the write lock (BEGIN IMMEDIATE), the processes would queue behind each
+    other and the ratio would stay near 1 or below. --what-if-immediate-reads measures that too, with a gunicorn
+    hook patching shop.database in the workers.
+
+    All the servers run at once (idle but for the one measured) and are measured round-robin, --read-rounds
+    times: drift on a shared machine hits them alike, and each round opens new keep-alive connections, so an
+    uneven share of them between the two workers does not decide a whole figure. In all, --read-seconds of
+    GET /products per server, and half that of the baseline GET."""
+    if backend != "sqlite":
+        return
+    if args.server != "gunicorn":
+        report.note("read scaling skipped: it needs --server gunicorn (worker processes)")
+        return
+    threads, clients, rounds = args.gunicorn_threads, args.threads, args.read_rounds
+    section = f"reads served: gunicorn 1 vs 2 workers x {threads} threads, {clients} client threads"
+    key = f"{backend}:served-reads"
+    variants = {"": None}
+    if args.what_if_immediate_reads:
+        marker = work / "immediate-reads.pids"
+        marker.unlink(missing_ok=True)
+        hook = work / "gunicorn_immediate_reads.py"
+        hook.write_text(IMMEDIATE_READS_HOOK.format(marker=str(marker)))
+        variants["what-if all BEGIN IMMEDIATE: "] = hook
+    dummy_stripe = f"http://{LOOPBACK}:9"  # never called: GET requests only
+    servers = [(label, workers) for label in variants for workers in (1, 2)]
+    samples = {server: {"list": [], "list_s": 0.0, "base": [], "base_s": 0.0, "failed": 0} for server in servers}
+    with contextlib.ExitStack() as stack:
+        bases, pids = {}, {}
+        for label, workers in servers:
+            base, _name, pid = stack.enter_context(served_app(work, url, dummy_stripe, args, workers=workers,
+                                                              threads=threads, config=variants[label], wait=False))
+            bases[(label, workers)], pids[f"gunicorn {label}-w {workers}"] = base, pid
+        for server, base in bases.items():  # started at once; then warm up: connections, imports, caches
+            wait_http(base + BASELINE_PATH, 60)
+            http_load(clients, 0.5, [base + READ_SCALING_PATH, base + BASELINE_PATH])
+        cpu_before, t0 = cpu_seconds(pids), time.perf_counter()
+        for _ in range(rounds):
+            for server, base in bases.items():
+                got = samples[server]
+                for kind, path, seconds in (("list", READ_SCALING_PATH, args.read_seconds / rounds),
+                                            ("base", BASELINE_PATH, args.read_seconds / rounds / 2)):
+                    lat, failed, elapsed = http_load(clients, seconds, [base + path])
+                    got[kind] += lat
+                    got[kind + "_s"] += elapsed
+                    got["failed"] += failed
+        cpu_after, measured_s = cpu_seconds(pids), time.perf_counter() - t0
+    if args.what_if_immediate_reads:
+        patched = len(marker.read_text().split()) if marker.exists() else 0
+        report.check(backend, "what-if hook patched every worker", patched == 3, f"{patched} of 3 workers")
+    one = samples[("", 1)]
+    report.baseline(key, len(one["base"]) / one["base_s"], "req/s",
+                    f"GET {BASELINE_PATH} served by gunicorn -w 1 --threads {threads}, {clients} client threads")
+    for label in variants:
+        rps = {}
+        for workers in (1, 2):
+            got = samples[(label, workers)]
+            plural = "s" * (workers > 1)
+            rps[workers] = len(got["list"]) / got["list_s"]
+            report.add(backend, section, f"{label}baseline GET {BASELINE_PATH}, {workers} worker{plural}",
+                       len(got["base"]) / got["base_s"], "req/s", key, f"p50 {ms(got['base']):.1f} ms")
+            report.add(backend, section, f"{label}GET /products?limit=20, {workers} worker{plural}", rps[workers],
+                       "req/s", key, f"p50 {ms(got['list']):.1f} / p95 {pct(got['list'], 95):.1f} ms, "
+                                     f"{len(got['list']):,} in {got['list_s']:.1f} s")
+            report.check(backend, f"{label}read scaling -w {workers}: every answer 200",
+                         got["failed"] == 0 and got["list"] and got["base"], f"{got['failed']} non-200")
+        begin = "every transaction BEGIN IMMEDIATE" if variants[label] else "GET requests BEGIN DEFERRED"
+        report.add(backend, section, f"{label}GET /products: rps 2 workers / 1 worker", rps[2] / rps[1], "x", None,
+                   f"{rps[2]:.0f} / {rps[1]:.0f} req/s; {begin}; {rounds} rounds round-robin")
+    if cpu_after:
+        used = {k: (cpu_after[k] - cpu_before.get(k, 0.0)) / measured_s for k in cpu_after}
+        machine = used.pop("machine (all processes)", None)
+        ours = sum(used.values())
+        servers_busy = sum(v for k, v in used.items() if k.startswith("gunicorn"))
+        info = f"gunicorn servers {servers_busy:.2f}, client (this process) {used.get('client (this process)', 0):.2f}"
+        if machine is not None:
+            info += f"; other processes on the machine {max(0.0, machine - ours):.2f}"
+        report.add(backend, section, f"CPU busy while measuring (of {os.cpu_count()} cores)", ours, "cores", None,
+                   info)
+
+
 # --- orchestration ------------------------------------------------------------------------------------------
 
 
@@ -1167,8 +1283,14 @@ def run_backend(backend: str, url: str, catalog: Catalog, args, report: Report, 
     try:
         build_database(app, catalog, backend, report, drop_trgm_during_load=not args.keep_trgm_during_load,
                        sqlite_analyze=args.sqlite_analyze)
-        log(f"{backend}: list and search (in-process)")
-        bench_inprocess(app, backend, len(catalog.products), args, report)
+        if not args.read_scaling_only:
+            log(f"{backend}: list and search (in-process)")
+            bench_inprocess(app, backend, len(catalog.products), args, report)
+        if backend == "sqlite" and not args.skip_read_scaling:
+            log(f"{backend}: read scaling, gunicorn 1 vs 2 worker processes")
+            with app.app_context():
+                db.engine.dispose()  # nothing of this process stays connected meanwhile
+            bench_read_scaling(backend, url, work, args, report)
         if args.skip_checkout or stripe_base is None:
             return
         log(f"{backend}: checkout world ({args.hot_skus} SKUs x {args.stock} units, buyers)")
@@ -1203,6 +1325,8 @@ def print_table(report: Report, meta: dict) -> None:
             return f"{int(value):,}"
         if unit == "cores":
             return f"{value:.2f} cores"
+        if unit == "x":
+            return f"{value:.2f}x"
         if unit == "s":
             return f"{value:,.2f} s"
         if unit == "ms":
@@ -1263,6 +1387,16 @@ def parse_args(argv=None):
     parser.add_argument("--extra", type=float, default=0.2, help="attempts beyond the stock, as a fraction (0.2)")
     parser.add_argument("--baseline-seconds", type=float, default=None, help="baseline load duration (default 5)")
     parser.add_argument("--checkout-timeout", type=float, default=180, help="stop the checkout storm after this")
+    parser.add_argument("--read-scaling-only", action="store_true",
+                        help="only SQLite's read scaling (GET /products, gunicorn 2 workers vs 1); implies "
+                             "--backends sqlite --skip-checkout and 10,000 products unless --products")
+    parser.add_argument("--skip-read-scaling", action="store_true")
+    parser.add_argument("--read-seconds", type=float, default=None,
+                        help="read scaling: seconds of GET /products per server in all (default 6; 3 with --quick)")
+    parser.add_argument("--read-rounds", type=int, default=4, help="read scaling: round-robin rounds (default 4)")
+    parser.add_argument("--what-if-immediate-reads", action="store_true",
+                        help="read scaling also with every SQLite BEGIN IMMEDIATE (a gunicorn hook patches "
+                             "shop.database in the workers; the repository is not changed)")
     parser.add_argument("--keep-trgm-during-load", action="store_true",
                         help="PostgreSQL: keep the trigram indexes while inserting (default: create them after)")
     parser.add_argument("--sqlite-analyze", action="store_true",
@@ -1270,7 +1404,12 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--json", default=str(REPO / "bench-results" / "latest.json"))
     args = parser.parse_args(argv)
+    if args.read_scaling_only:
+        args.backends, args.skip_checkout, args.skip_read_scaling = "sqlite", True, False
+        args.products = args.products or 10_000
+        args.quick = True
     args.products = args.products or (10_000 if args.quick else 100_000)
+    args.read_seconds = args.read_seconds or (3.0 if args.quick else 6.0)
     args.reps = args.reps or (7 if args.quick else 15)
     args.search_reps = args.search_reps or (5 if args.quick else 9)
     args.stock = args.stock or (100 if args.quick else 500)
