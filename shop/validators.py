@@ -72,6 +72,15 @@ def normalise_cn_mobile(value: str) -> str:
 
 
 class CnMobile(fields.String):
+    """A Chinese mobile number in any usual spelling; answered in E.164. The spec states the rule."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update(
+            description="A mobile number of mainland China (+86), e.g. +8613812345678 or 138 1234 5678; "
+                        "answered as E.164.",
+            pattern=r"^\+?[0-9][0-9 ()-]{5,22}$", example="+8613812345678")
+        super().__init__(validate=validate.Length(max=24), **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         return normalise_cn_mobile(super()._deserialize(value, attr, data, **kwargs))
 

@@ -25,7 +25,7 @@ class OrderItem(MethodView):
 
 @blp.route("/orders/<int:order_id>/cancel")
 class OrderCancel(MethodView):
-    @blp.arguments(CancelSchema)
+    @blp.arguments(CancelSchema, required=False)  # the body (a reason) is optional
     @blp.response(200, OrderSchema)
     def post(self, data, order_id):
         return cancellation.cancel_order(user=authenticated_user(), order_id=order_id, **data)

@@ -42,6 +42,13 @@ class StripeWebhook(MethodView):
     raw_body = True  # which the gateway parses and checks itself
 
     @blp.response(200, WebhookResultSchema)
+    @blp.doc(parameters=[{"in": "header", "name": "Stripe-Signature", "required": True, "schema": {"type": "string"},
+                          "description": "t=<unix time>,v1=<HMAC-SHA256 of '<t>.<raw body>'>"}],
+             requestBody={"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["id", "type"],
+                 "properties": {"id": {"type": "string"}, "type": {"type": "string"},
+                                "data": {"type": "object"}}}}}},
+             description="Stripe events, signed. 400 invalid_signature or invalid_event changes nothing.")
     @public
     def post(self):
         return services.handle_webhook(payload=request.get_data(cache=False), headers=request.headers)
