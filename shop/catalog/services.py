@@ -18,6 +18,7 @@ from shop.errors import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.regions.models import Region
 from shop.suppliers.models import Supplier
+from shop.suppliers.signals import supplier_renamed
 from shop.transaction import transaction
 
 GI_FIELDS = ("gi_scheme", "gi_number", "gi_protected_area")
@@ -223,6 +224,12 @@ def reindex_supplier_products(*, supplier_id: int) -> int:
         for product in products:
             search.reindex(product, supplier_name=supplier.name, district_name=product.origin_district.name)
     return len(products)
+
+
+@supplier_renamed.connect
+def _reindex_on_rename(supplier_id: int, **_names) -> None:
+    # The one place a supplier's name reaches product search: inside the rename's own transaction.
+    reindex_supplier_products(supplier_id=supplier_id)
 
 
 # --- SKUs and stock -----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from shop.pagination import SortKey, keyset_page
 from shop.regions.models import Region
 from shop.regions.services import get_region
 from shop.suppliers.models import ShippingRule, Supplier, SupplierMember, SupplierStatusEvent
+from shop.suppliers.signals import supplier_renamed
 from shop.transaction import transaction
 
 # Review verbs and the one move each makes (all within SUPPLIER_TRANSITIONS). The verb, not only the target,
@@ -232,8 +233,12 @@ def update_supplier(*, user, supplier_id: int, changes: dict) -> Supplier:
                          changes.get("represented_producers", supplier.represented_producers))
         if "credit_code" in changes:
             _check_credit_code_free(changes["credit_code"], supplier_id=supplier_id)
+        old_name = supplier.name
         for field, value in changes.items():
             setattr(supplier, field, value)
+        if supplier.name != old_name:
+            db.session.flush()
+            supplier_renamed.send(supplier_id, old_name=old_name, new_name=supplier.name)
         if supplier.status == "rejected":
             _record_move(supplier, "pending", actor=user, reason="Re-applied after editing.")
     return get_supplier(supplier_id=supplier_id)

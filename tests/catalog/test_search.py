@@ -126,3 +126,14 @@ def test_two_character_chinese_needles_use_the_gram_index_on_postgresql_only():
     assert "@>" not in str(matches("巫山脆李", "postgresql").compile(dialect=postgresql.dialect()))  # trigrams
     assert "@>" not in str(matches("wscl", "postgresql").compile(dialect=postgresql.dialect()))
     assert "@>" not in str(matches("脆李", "sqlite").compile(dialect=sqlite.dialect()))
+
+
+def test_renaming_a_supplier_moves_its_products_in_search(api_as_owner):
+    client, supplier = api_as_owner
+    product = make_product(supplier, name="青菜头")
+    assert found(client, "qingcaitouhezuoshe") == [product.id]
+    response = client.patch(f"{API}/suppliers/{supplier.id}", json={"name": "涪陵红土地农业合作社"})
+    assert response.status_code == 200, response.json
+    assert found(client, "红土地") == [product.id]
+    assert found(client, "qingcaitouhezuoshe") == []
+    db.session.expire_all()
