@@ -89,7 +89,9 @@ class RegionCode(fields.String):
     """A 6-digit GB/T 2260 code (existence is checked by the service that uses it)."""
 
     def __init__(self, **kwargs):
-        super().__init__(validate=validate.Regexp(r"^\d{6}$", error="A 6-digit GB/T 2260 code."), **kwargs)
+        metadata = {"minLength": 6, "maxLength": 6, "example": "500237", **kwargs.pop("metadata", {})}
+        super().__init__(validate=validate.Regexp(r"^\d{6}$", error="A 6-digit GB/T 2260 code."),
+                         metadata=metadata, **kwargs)
 
 
 def Text(max_length: int, *, min_length: int = 1, **kwargs) -> fields.String:

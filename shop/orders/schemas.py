@@ -1,8 +1,45 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from stdnum.cn import uscc
+
 from shop.orders.models import ORDER_STATUSES, PAYMENT_PLANS
 from shop.pagination import PageArgsSchema, page_schema
 from shop.validators import Fen, Id, Quantity, QueryId, StrictBool, Text
+
+
+class FapiaoSchema(Schema):
+    """增值税发票: 普通 (normal) for consumers, 专用 (special) for VAT-registered businesses."""
+
+    type = fields.String(required=True, validate=validate.OneOf(("normal", "special")))
+    title = Text(100, required=True)
+    taxpayer_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=30))
+    bank = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    account = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+
+    @validates_schema
+    def fields_for_type(self, data, **kwargs):
+        errors = {}
+        if data.get("taxpayer_id") and not uscc.is_valid(data["taxpayer_id"]):
+            errors["taxpayer_id"] = ["Not a valid unified social credit code."]
+        if data.get("type") == "special":
+            for name in ("taxpayer_id", "address", "phone", "bank", "account"):
+                if not data.get(name):
+                    errors.setdefault(name, ["Required for a special (专用) fapiao."])
+        if errors:
+            raise ValidationError(errors)
+
+
+class ShippingAddressSnapshotSchema(Schema):
+    """The address as printed on the parcel, frozen into the order when it was placed."""
+
+    recipient = fields.String()
+    mobile = fields.String()
+    region_code = fields.String()
+    region_names = fields.List(fields.String(), metadata={"description": "Province first, down to the county"})
+    detail = fields.String()
+    postal_code = fields.String(allow_none=True)
 
 
 class OrderLineSchema(Schema):
@@ -58,9 +95,9 @@ class OrderSchema(Schema):
     due_fen = fields.Integer(metadata={"description": "Still to be paid"})
     refunded_fen = fields.Integer()
     refund_status = fields.String()
-    shipping_address = fields.Dict()
+    shipping_address = fields.Nested(ShippingAddressSnapshotSchema)
     buyer_region_code = fields.String(allow_none=True)
-    fapiao = fields.Dict(allow_none=True)
+    fapiao = fields.Nested(FapiaoSchema, allow_none=True)
     return_confirmations = fields.List(fields.Integer())
     note = fields.String()
     flagged = fields.Boolean()
@@ -101,8 +138,8 @@ class SupplierFulfillmentSchema(Schema):
     order_number = fields.String(attribute="order.number")
     order_status = fields.String(attribute="order.status")
     placed_at = fields.DateTime(attribute="order.placed_at")
-    shipping_address = fields.Dict(attribute="order.shipping_address")
-    fapiao = fields.Dict(attribute="order.fapiao", allow_none=True)
+    shipping_address = fields.Nested(ShippingAddressSnapshotSchema, attribute="order.shipping_address")
+    fapiao = fields.Nested(FapiaoSchema, attribute="order.fapiao", allow_none=True)
     supplier_id = fields.Integer()
     status = fields.String()
     subtotal_fen = fields.Integer()

@@ -21,7 +21,7 @@ class Regions(MethodView):
         return services.list_regions(**args)
 
 
-@blp.route("/regions/<string:code>")
+@blp.route("/regions/<string(maxlength=12):code>")  # 6 digits; a little slack keeps typos a 404 from the view
 class RegionItem(MethodView):
     @blp.response(200, RegionSchema)
     @public
