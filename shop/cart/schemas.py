@@ -1,5 +1,7 @@
 from marshmallow import Schema, fields, pre_dump
 
+from shop.catalog.queries import season_of
+from shop.checkout.pricing import LINE_PROBLEMS
 from shop.validators import Id, Quantity, QueryId
 
 
@@ -15,7 +17,10 @@ class CartLineSchema(Schema):
     line_total_fen = fields.Integer()
     available_stock = fields.Integer(allow_none=True)
     on_sale = fields.Boolean(metadata={"description": "False when the product went off sale: flagged, not dropped"})
-    problems = fields.List(fields.String(), metadata={"description": "unavailable | quantity | stock"})
+    problems = fields.List(fields.String(), metadata={"description": " | ".join(LINE_PROBLEMS)})
+    in_season = fields.Boolean(allow_none=True, metadata={"description": "On sale this month (Asia/Shanghai)"})
+    on_sale_again_month = fields.Integer(allow_none=True, metadata={
+        "description": "When out of season: the month (1-12) it is on sale again"})
 
 
 class SupplierBriefSchema(Schema):
@@ -50,7 +55,8 @@ class CartSchema(Schema):
                     "spec": q.sku.spec if q.sku else None, "unit": q.sku.unit if q.sku else None,
                     "quantity": q.quantity, "unit_price_fen": q.unit_price_fen, "line_total_fen": q.line_total_fen,
                     "available_stock": q.sku.stock if q.sku else None, "on_sale": "unavailable" not in q.problems,
-                    "problems": q.problems}
+                    "problems": q.problems,
+                    **(season_of(q.product) if q.sku else {"in_season": None, "on_sale_again_month": None})}
 
         groups = [{"supplier": g.supplier, "lines": [line(q) for q in g.lines], "subtotal_fen": g.subtotal_fen,
                    "shipping_fen": g.shipping_fen, "total_fen": g.total_fen, "weight_g": g.weight_g,

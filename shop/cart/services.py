@@ -9,9 +9,9 @@ from shop.addresses.services import destination_codes, get_address
 from shop.cart.models import CartLine
 from shop.catalog.models import Sku
 from shop.catalog.stock import InsufficientStock
-from shop.catalog.queries import get_skus_for_pricing, sellable_problem
+from shop.catalog.queries import get_skus_for_pricing, out_of_season, season_of, sellable_problem
 from shop.checkout.pricing import Quote, price_items
-from shop.errors import NotFound, ValidationFailed
+from shop.errors import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.transaction import transaction
 
@@ -37,6 +37,13 @@ def view_cart(*, user, address_id: int | None = None) -> CartView:
     return CartView(quote=quote, line_ids={line.sku_id: line.id for line in lines})
 
 
+def _check_season(sku: Sku) -> None:
+    if out_of_season(sku.product):
+        month = season_of(sku.product)["on_sale_again_month"]
+        raise Conflict(f"Out of season: on sale again from month {month}.", code="out_of_season",
+                       errors={"sku_id": [f"On sale again from month {month}."]})
+
+
 def _check_quantity(sku: Sku, quantity: int) -> None:
     problem = sku.quantity_problem(quantity)
     if problem:
@@ -52,6 +59,7 @@ def add_line(*, user, sku_id: int, quantity: int) -> CartView:
             sku = get_skus_for_pricing(sku_ids=[sku_id]).get(sku_id)
             if sku is None or sellable_problem(sku):
                 raise NotFound("No such SKU on sale.")
+            _check_season(sku)
             line = db.session.scalar(select(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id == sku_id))
             new_quantity = quantity + (line.quantity if line else 0)
             _check_quantity(sku, new_quantity)
@@ -76,7 +84,9 @@ def _own_line(user, line_id: int) -> CartLine:
 def set_quantity(*, user, line_id: int, quantity: int) -> CartView:
     with transaction():
         line = _own_line(user, line_id)
-        sku = db.session.get(Sku, line.sku_id)
+        sku = get_skus_for_pricing(sku_ids=[line.sku_id])[line.sku_id]
+        if quantity > line.quantity:  # lowering or keeping the quantity of an out-of-season line stays allowed
+            _check_season(sku)
         _check_quantity(sku, quantity)
         line.quantity = quantity
     return view_cart(user=user)

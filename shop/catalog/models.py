@@ -102,6 +102,17 @@ class Product(db.Model):
     def sale_months(self) -> list[int]:
         return mask_to_months(self.sale_months_mask)
 
+    def in_season(self, month: int) -> bool:
+        return bool(self.sale_months_mask & (1 << (month - 1)))
+
+    def on_sale_again_month(self, month: int) -> int | None:
+        """The next month (1-12) it is on sale from, or None when on sale now or never."""
+        for ahead in range(1, 12):
+            candidate = (month - 1 + ahead) % 12 + 1
+            if not self.in_season(month) and self.in_season(candidate):
+                return candidate
+        return None
+
     @property
     def has_gi(self) -> bool:
         return self.gi_scheme is not None

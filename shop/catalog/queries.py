@@ -217,6 +217,16 @@ def get_sku_for_pricing(*, sku_id: int) -> Sku:
     return sku
 
 
+def out_of_season(product: Product) -> bool:
+    """Outside its sale months in the shop's calendar: not bought now (pre-sale campaigns sell ahead)."""
+    return not product.in_season(current_month())
+
+
+def season_of(product: Product) -> dict:
+    month = current_month()
+    return {"in_season": product.in_season(month), "on_sale_again_month": product.on_sale_again_month(month)}
+
+
 def sellable_problem(sku: Sku) -> str | None:
     """Why this SKU cannot be bought now, or None. Needs sku.product.supplier loaded."""
     if not sku.is_active:

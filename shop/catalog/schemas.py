@@ -4,6 +4,7 @@ so that PATCH is checked against the merged result."""
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from shop.catalog.models import GI_SCHEMES, PRODUCT_STATUSES, PRODUCT_TYPES, RETURN_POLICIES
+from shop.catalog.queries import season_of
 from shop.pagination import PageArgsSchema, page_schema
 from shop.money import MAX_PRICE_FEN
 from shop.validators import Fen, Id, Quantity, QueryId, RegionCode, StrictBool, StrictInt, Text
@@ -147,6 +148,13 @@ class ProductSummarySchema(Schema):
     gi = fields.Function(_gi, dump_only=True)
     cold_chain = fields.Boolean(dump_only=True)
     sale_months = fields.List(fields.Integer(), dump_only=True)
+    in_season = fields.Function(lambda p: season_of(p)["in_season"], dump_only=True,
+                                metadata={"type": "boolean", "description": "On sale this month (Asia/Shanghai); "
+                                          "out of season it cannot be bought (409 out_of_season)"})
+    on_sale_again_month = fields.Function(lambda p: season_of(p)["on_sale_again_month"], dump_only=True,
+                                          metadata={"type": "integer", "nullable": True,
+                                                    "description": "When out of season: the month (1-12) it is "
+                                                                   "on sale again"})
     return_policy = fields.String(dump_only=True)
     status = fields.String(dump_only=True)
     published_at = fields.DateTime(dump_only=True, allow_none=True)

@@ -4,10 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shop.catalog.models import Product, Sku  # noqa: F401  (type hints)
-from shop.catalog.queries import get_skus_for_pricing, sellable_problem
+from shop.catalog.queries import get_skus_for_pricing, out_of_season, sellable_problem
 from shop.errors import ValidationFailed
 from shop.suppliers.models import Supplier
 from shop.suppliers.services import quote_shipping, shipping_rules_for
+
+
+# Why a line cannot be bought as it is. The first two leave the line out of the totals.
+UNAVAILABLE, OUT_OF_SEASON, QUANTITY, STOCK = "unavailable", "out_of_season", "quantity", "stock"
+LINE_PROBLEMS = (UNAVAILABLE, OUT_OF_SEASON, QUANTITY, STOCK)
+NOT_COUNTED = {UNAVAILABLE, OUT_OF_SEASON}
 
 
 @dataclass
@@ -17,7 +23,7 @@ class QuoteLine:
     sku: Sku | None
     unit_price_fen: int = 0
     line_total_fen: int = 0
-    problems: list[str] = field(default_factory=list)  # unavailable | quantity | stock
+    problems: list[str] = field(default_factory=list)  # LINE_PROBLEMS
 
     @property
     def product(self) -> Product | None:
@@ -78,15 +84,17 @@ def price_items(items: list[tuple[int, int]], *, destination_codes: list[str] | 
         sku = skus.get(sku_id)
         line = QuoteLine(sku_id=sku_id, quantity=quantity, sku=sku)
         if sku is None:
-            line.problems.append("unavailable")
+            line.problems.append(UNAVAILABLE)
             missing.append(line)
             continue
         if sellable_problem(sku):
-            line.problems.append("unavailable")
+            line.problems.append(UNAVAILABLE)
+        elif out_of_season(sku.product):
+            line.problems.append(OUT_OF_SEASON)
         if sku.quantity_problem(quantity):
-            line.problems.append("quantity")
+            line.problems.append(QUANTITY)
         if quantity > sku.stock:
-            line.problems.append("stock")
+            line.problems.append(STOCK)
         # Volume tiers are institutional prices; retail pays the list price.
         line.unit_price_fen = sku.unit_price_for(quantity) if channel == "procurement" else sku.price_fen
         line.line_total_fen = line.unit_price_fen * quantity
@@ -95,7 +103,7 @@ def price_items(items: list[tuple[int, int]], *, destination_codes: list[str] | 
         group.lines.append(line)
 
     for group in groups.values():
-        counted = [line for line in group.lines if "unavailable" not in line.problems]
+        counted = [line for line in group.lines if not NOT_COUNTED.intersection(line.problems)]
         group.subtotal_fen = sum(line.line_total_fen for line in counted)
         group.weight_g = sum(line.sku.weight_g * line.quantity for line in counted)
         group.cold_chain = any(line.sku.product.cold_chain for line in counted)

@@ -62,6 +62,9 @@ def _check_quote(quote: Quote, confirmations: set[int], *, payment_plan: str, de
     if any("unavailable" in p for p in problems.values()):
         raise Conflict("Some items are no longer on sale.", code="unavailable",
                        errors={str(k): v for k, v in problems.items()})
+    if any("out_of_season" in p for p in problems.values()):
+        raise Conflict("Some items are out of season; a pre-sale campaign is the way to buy ahead.",
+                       code="out_of_season", errors={str(k): v for k, v in problems.items()})
     if any("quantity" in p for p in problems.values()):
         raise ValidationFailed("Some quantities break the minimum or the case size.", code="invalid_quantity",
                                errors={str(k): v for k, v in problems.items()})
