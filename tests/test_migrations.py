@@ -98,3 +98,37 @@ def test_migrations_can_be_replayed(migration_app):
         upgrade(directory=MIGRATIONS_DIR)
         with db.engine.connect() as connection:
             assert _schema_diff(connection) == []
+
+
+def test_return_confirmations_become_records_and_back(migration_app):
+    """Orders placed before wording versions were kept: their product ids become records with no version and
+    the order's time; the downgrade gives the bare ids back."""
+    import json
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    with migration_app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="b0c749820bba")
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO \"user\" (id, email, email_normalized, display_name, password_hash, is_platform_admin,"
+                " is_active_account, session_version, created_at) VALUES (1, 'a@b.test', 'a@b.test', 'a', 'x',"
+                " false, true, 1, '2026-05-01 08:00:00')"))
+            order = ("INSERT INTO \"order\" (id, buyer_id, channel, status, payment_terms, currency, subtotal_fen,"
+                     " shipping_fen, discount_fen, total_fen, paid_fen, refunded_fen, payment_plan, deposit_fen,"
+                     " shipping_address, return_confirmations, note, flagged, flag_reason, placed_at) VALUES"
+                     " (:id, 1, 'retail', 'paid', 'prepaid', 'CNY', 100, 0, 0, 100, 100, 0, 'card', 0, '{}', :rc,"
+                     " '', false, '', '2026-05-01 08:00:00')")
+            connection.execute(text(order), [{"id": 1, "rc": "[7, 9]"}, {"id": 2, "rc": "[]"}])
+        upgrade(directory=MIGRATIONS_DIR)
+        with db.engine.connect() as connection:
+            rows = dict(connection.execute(text('SELECT id, return_confirmations FROM "order" ORDER BY id')).all())
+        records = [json.loads(v) if isinstance(v, str) else v for v in (rows[1], rows[2])]
+        assert [r["product_id"] for r in records[0]] == [7, 9] and records[1] == []
+        assert {r["wording_version"] for r in records[0]} == {None}
+        assert records[0][0]["confirmed_at"].startswith("2026-05-01T08:00:00")
+        downgrade(directory=MIGRATIONS_DIR, revision="b0c749820bba")
+        with db.engine.connect() as connection:
+            value = connection.execute(text('SELECT return_confirmations FROM "order" WHERE id = 1')).scalar()
+        assert (json.loads(value) if isinstance(value, str) else value) == [7, 9]

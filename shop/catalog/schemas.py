@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from shop.catalog.models import GI_SCHEMES, PRODUCT_STATUSES, PRODUCT_TYPES, RETURN_POLICIES
 from shop.catalog.queries import season_of
+from shop.catalog.return_policies import notice_for
 from shop.pagination import PageArgsSchema, page_schema
 from shop.money import MAX_PRICE_FEN
 from shop.validators import Fen, Id, Quantity, QueryId, RegionCode, StrictBool, StrictInt, Text
@@ -156,6 +157,9 @@ class ProductSummarySchema(Schema):
                                                     "description": "When out of season: the month (1-12) it is "
                                                                    "on sale again"})
     return_policy = fields.String(dump_only=True)
+    return_notice = fields.Function(lambda p: notice_for(p.return_policy), dump_only=True, metadata={
+        "type": "object", "description": "What the buyer is told about 7-day no-reason return; when "
+        "needs_confirmation, checkout lists the product in return_confirmations (with return_wording_version)"})
     status = fields.String(dump_only=True)
     published_at = fields.DateTime(dump_only=True, allow_none=True)
 

@@ -17,6 +17,9 @@ class CheckoutSchema(Schema):
                         metadata={"description": "Omit to check out the whole cart"})
     return_confirmations = fields.List(Id(), load_default=list, validate=validate.Length(max=100), metadata={
         "description": "Product ids whose exclusion from 7-day no-reason return the buyer confirms"})
+    return_wording_version = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32),
+                                           metadata={"description": "The return_notice version the buyer read; "
+                                                     "409 return_wording_changed if it is no longer current"})
     fapiao = fields.Nested(FapiaoSchema, load_default=None, allow_none=True)
     note = fields.String(load_default="", validate=validate.Length(max=255))
 

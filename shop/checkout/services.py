@@ -15,6 +15,7 @@ from shop.addresses import services as addresses
 from shop.cart import services as cart
 from shop.cart.models import CartLine
 from shop.catalog import stock
+from shop.catalog.return_policies import NEEDS_CONFIRMATION, RETURN_NOTICES, confirmation_record
 from shop.checkout.pricing import Quote, price_items
 from shop.database import utcnow
 from shop.errors import Conflict, PaymentProviderError, ShopError, ValidationFailed
@@ -74,11 +75,23 @@ def _check_quote(quote: Quote, confirmations: set[int], *, payment_plan: str, de
     if undeliverable:
         raise ValidationFailed("Some suppliers do not deliver to this address.", code="undeliverable",
                                errors={"address_id": [f"supplier {s}" for s in undeliverable]})
-    needed = {line.product.id for line in quote.lines if line.product.return_policy == "excluded_with_confirmation"}
+    needed = _needing_confirmation(quote)
     missing = sorted(needed - confirmations)
     if missing:
         raise ValidationFailed("Confirm that these products are not returnable without reason.",
                                code="return_confirmation_required", errors={"return_confirmations": missing})
+
+
+def _needing_confirmation(quote: Quote) -> set[int]:
+    return {line.product.id for line in quote.lines if line.product.return_policy == NEEDS_CONFIRMATION}
+
+
+def _check_wording(version: str | None) -> None:
+    """The buyer may say which wording it read; if that is no longer the wording, it confirms again."""
+    current = RETURN_NOTICES[NEEDS_CONFIRMATION]["version"]
+    if version is not None and version != current:
+        raise Conflict("The return notice changed since you read it; read it again and confirm.",
+                       code="return_wording_changed", errors={"return_wording_version": [current]})
 
 
 def _check_unpaid_limit(user) -> None:
@@ -90,17 +103,18 @@ def _check_unpaid_limit(user) -> None:
 
 
 def place_order(*, user, address_id: int, items: list[dict] | None = None, return_confirmations: list[int] = (),
-                fapiao: dict | None = None, note: str = "", idempotency_key: str | None = None,
-                payment_plan: str = "card", deposit_fen: int = 0) -> Order:
+                return_wording_version: str | None = None, fapiao: dict | None = None, note: str = "",
+                idempotency_key: str | None = None, payment_plan: str = "card", deposit_fen: int = 0) -> Order:
     """One order from the cart or from `items`. Retail buyers pay by card; the payment plan and deposit are
     for the channels built on top (pre-sale campaigns, institutional procurement)."""
     body = {"address_id": address_id, "items": items, "return_confirmations": sorted(return_confirmations),
-            "fapiao": fapiao, "note": note}
+            "return_wording_version": return_wording_version, "fapiao": fapiao, "note": note}
     request_fingerprint = fingerprint(body)
     if idempotency_key:
         existing = _existing(user.id, idempotency_key)
         if existing is not None:
             return _replay(existing, request_fingerprint)
+    _check_wording(return_wording_version)
     try:
         return _place(user=user, address_id=address_id, items=items, return_confirmations=return_confirmations,
                       fapiao=fapiao, note=note, idempotency_key=idempotency_key,
@@ -149,7 +163,9 @@ def _create_order(*, user, quote: Quote, pairs, address, fapiao, note, return_co
                   subtotal_fen=quote.subtotal_fen, shipping_fen=quote.shipping_fen, discount_fen=0,
                   total_fen=quote.total_fen, shipping_address=addresses.snapshot(address),
                   buyer_region_code=user.home_region_code, fapiao=fapiao, note=note,
-                  return_confirmations=sorted(return_confirmations), idempotency_key=idempotency_key,
+                  return_confirmations=[confirmation_record(product_id, confirmed_at=now) for product_id
+                                        in sorted(_needing_confirmation(quote) & set(return_confirmations))],
+                  idempotency_key=idempotency_key,
                   request_fingerprint=request_fingerprint, placed_at=now, expires_at=expires_at,
                   payment_plan=payment_plan, deposit_fen=deposit_fen)
     db.session.add(order)

@@ -66,7 +66,7 @@ class Order(db.Model):
     buyer_region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))  # 消费帮扶 attribution
     fapiao: Mapped[dict | None] = mapped_column(JSON)
     po_number: Mapped[str | None] = mapped_column(String(64))
-    # Product ids whose "no 7-day return" the buyer confirmed at purchase (七日无理由退货 exclusion).
+    # What the buyer confirmed at purchase about 七日无理由退货 exclusion: catalog.return_policies records.
     return_confirmations: Mapped[list] = mapped_column(JSON, default=list)
     note: Mapped[str] = mapped_column(String(255), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(255))

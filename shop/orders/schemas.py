@@ -31,6 +31,13 @@ class FapiaoSchema(Schema):
             raise ValidationError(errors)
 
 
+class ReturnConfirmationSchema(Schema):
+    product_id = fields.Integer()
+    wording_version = fields.String(allow_none=True, metadata={
+        "description": "The return notice version confirmed; null for orders placed before versions were kept"})
+    confirmed_at = fields.String(metadata={"format": "date-time"})
+
+
 class ShippingAddressSnapshotSchema(Schema):
     """The address as printed on the parcel, frozen into the order when it was placed."""
 
@@ -98,7 +105,8 @@ class OrderSchema(Schema):
     shipping_address = fields.Nested(ShippingAddressSnapshotSchema)
     buyer_region_code = fields.String(allow_none=True)
     fapiao = fields.Nested(FapiaoSchema, allow_none=True)
-    return_confirmations = fields.List(fields.Integer())
+    return_confirmations = fields.List(fields.Nested(ReturnConfirmationSchema), metadata={
+        "description": "The buyer's confirmations that products are excluded from 7-day no-reason return"})
     note = fields.String()
     flagged = fields.Boolean()
     placed_at = fields.DateTime()

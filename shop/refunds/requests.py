@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from shop.catalog.return_policies import confirmed_product_ids
 from shop.database import utcnow
 from shop.errors import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
@@ -50,7 +51,7 @@ def _check_eligible(order: Order, line: OrderLine, fulfillment: Fulfillment, kin
                        code="not_delivered")
     if kind == "no_reason_return":
         confirmed_exclusion = line.return_policy == "excluded_with_confirmation" and \
-            line.product_id in (order.return_confirmations or [])
+            line.product_id in confirmed_product_ids(order.return_confirmations)
         if line.return_policy in ("excluded_fresh", "excluded_custom") or confirmed_exclusion:
             raise Conflict(f"{line.product_name} is not returnable without a reason.", code="not_returnable")
         if today > no_reason_deadline(fulfillment.delivered_at):

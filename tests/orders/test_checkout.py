@@ -2,6 +2,8 @@
 PaymentIntent opened once — and a refused checkout changes nothing."""
 from __future__ import annotations
 
+import datetime as dt
+
 import threading
 
 import pytest
@@ -168,9 +170,19 @@ def test_excluded_with_confirmation_needs_the_buyers_confirmation(world, buyer):
     assert_problem(checkout(buyer, world.address_id, [(sku, 1)], return_confirmations=[world.product_a]), 422,
                    "return_confirmation_required")
     assert state() == before
-    order = place(buyer, world.address_id, [(sku, 1), (world.sku_a, 1)], return_confirmations=[product.id])
-    assert order["return_confirmations"] == [product.id]
-    assert load_order(order["id"]).return_confirmations == [product.id]
+    notice = buyer.get(f"/api/v1/products/{product.id}").json["return_notice"]
+    assert notice["needs_confirmation"] is True and "不适用七日无理由退货" in notice["text"]
+    stale = assert_problem(checkout(buyer, world.address_id, [(sku, 1)], return_confirmations=[product.id],
+                                    return_wording_version="2020-01-v0"), 409, "return_wording_changed")
+    assert stale["errors"]["return_wording_version"] == [notice["version"]]
+    assert state() == before
+    # Confirming a product not in the order records nothing for it.
+    order = place(buyer, world.address_id, [(sku, 1), (world.sku_a, 1)],
+                  return_confirmations=[product.id, world.product_b], return_wording_version=notice["version"])
+    [record] = order["return_confirmations"]
+    assert (record["product_id"], record["wording_version"]) == (product.id, notice["version"])
+    assert dt.datetime.fromisoformat(record["confirmed_at"]) == load_order(order["id"]).placed_at
+    assert load_order(order["id"]).return_confirmations == [record]
 
 
 def test_a_normal_fapiao_is_recorded(world, buyer):
