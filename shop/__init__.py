@@ -67,6 +67,7 @@ BLUEPRINT_MODULES = (
     "shop.suppliers.routes",
     "shop.catalog.routes",
     "shop.catalog.import_routes",
+    "shop.catalog.gi_routes",
     "shop.addresses.routes",
     "shop.cart.routes",
     "shop.checkout.routes",

@@ -14,6 +14,7 @@ PUBLIC = {
     ("GET", "/api/v1/regions/{code}"), ("GET", "/api/v1/support-pairs"), ("GET", "/api/v1/support-pairs/{pair_id}"),
     ("GET", "/api/v1/suppliers"), ("GET", "/api/v1/suppliers/{supplier_id}"), ("GET", "/api/v1/categories"),
     ("GET", "/api/v1/products"), ("GET", "/api/v1/products/{product_id}"), ("GET", "/api/v1/skus/{sku_id}"),
+    ("GET", "/api/v1/products/{product_id}/gi-records"),
     ("POST", "/api/v1/payments/stripe/webhook"),
 }
 

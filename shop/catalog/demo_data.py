@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from stdnum.cn import uscc
 
-from shop.catalog import search, stock
+from shop.catalog import gi, search, stock
 from shop.catalog.models import Category, Product, Sku, months_to_mask
 from shop.catalog.seed import load_categories
 from shop.catalog.services import SKU_DEFAULTS, check_product, refresh_min_price, sku_problems
@@ -158,9 +158,8 @@ def _create_product(spec: dict, supplier: Supplier, categories: dict[str, int], 
                                    "shelf_life_days", "storage", "sc_license_number", "food_filing_number",
                                    "cold_chain") if k in spec}
     values["description"] = spec["description"] + DEMO_NOTE
-    values.update(spec.get("gi", {}))
     values.update(category_id=categories[spec["category"]], origin_district_code=spec["district"])
-    check_product(values)  # demo data obeys the same rules as a supplier's input
+    check_product(values | spec.get("gi", {}))  # demo data obeys the same rules as a supplier's input
     product = Product(supplier_id=supplier.id, status="active", is_demo=True, published_at=utcnow(),
                       sale_months_mask=months_to_mask(spec["sale_months"]), **values)
     district = db.session.get(Region, spec["district"])
@@ -175,6 +174,9 @@ def _create_product(spec: dict, supplier: Supplier, categories: dict[str, int], 
         db.session.flush()
         stock.adjust(sku_id=sku.id, delta=sku_spec["stock"], reason="import", note="演示数据初始库存",
                      actor_id=actor_id)
+    if spec.get("gi"):  # claimed, as a supplier would; verifying is an operator's act
+        gi.claim_in_unit(product, scheme=spec["gi"]["gi_scheme"], number=spec["gi"]["gi_number"],
+                         protected_area=spec["gi"]["gi_protected_area"])
     refresh_min_price(product)
     return len(spec["skus"])
 

@@ -46,8 +46,10 @@ def product_rows(product: Product) -> list[dict]:
         "name": product.name, "subtitle": product.subtitle or None, "description": product.description or None,
         "category": product.category.slug, "origin_district_code": product.origin_district_code,
         "product_type": product.product_type, "sc_license_number": product.sc_license_number,
-        "food_filing_number": product.food_filing_number, "gi_scheme": product.gi_scheme,
-        "gi_number": product.gi_number, "gi_protected_area": product.gi_protected_area,
+        "food_filing_number": product.food_filing_number,
+        # The sheet has room for one GI claim: the first (the API lists them all).
+        **{f"gi_{key}": getattr(product.gi_records[0], key) if product.gi_records else None
+           for key in ("scheme", "number", "protected_area")},
         "shelf_life_days": product.shelf_life_days, "storage": product.storage or None,
         "cold_chain": "true" if product.cold_chain else "false",
         "sale_months": None if product.sale_months_mask == ALL_MONTHS_MASK else month_ranges(product.sale_months),
@@ -71,7 +73,7 @@ def _products(supplier_id: int):
         batch = list(db.session.scalars(
             select(Product).where(Product.supplier_id == supplier_id, Product.status != "archived",
                                   Product.id > last_id)
-            .options(joinedload(Product.category), selectinload(Product.skus))
+            .options(joinedload(Product.category), selectinload(Product.skus), selectinload(Product.gi_records))
             .order_by(Product.id).limit(BATCH)))
         if not batch:
             return

@@ -237,9 +237,8 @@ def _check_group(group: Group, *, supplier_id: int, report: Report, categories, 
         sku_errors = {}
     if "origin_district_code" in loaded and (problem := regions.problem(loaded["origin_district_code"])):
         report.add_field_errors(first, problem)
-    values = {k: v for k, v in loaded.items() if k in services.PRODUCT_FIELDS}
     try:
-        services.check_product(values)
+        services.check_product(loaded)
     except ValidationFailed as error:
         report.add_field_errors(first, error.errors or {})
     skus = []

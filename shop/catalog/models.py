@@ -13,7 +13,10 @@ from shop.suppliers.models import Supplier
 
 PRODUCT_TYPES = ("raw_produce", "prepackaged", "seller_processed", "tcm_decoction")
 PRODUCT_STATUSES = ("draft", "active", "archived")
+# 地理标志: 地理标志证明商标 (trademark office), 地理标志保护产品 (quality inspection, now CNIPA),
+# 农产品地理标志 (agriculture ministry). One product may hold several (奉节脐橙 holds all three).
 GI_SCHEMES = ("gi_trademark", "gi_protected_product", "agricultural_gi")
+GI_STATUSES = ("claimed", "verified", "rejected")
 # 七日无理由退货: eligible; always excluded (fresh / custom); excluded only with the buyer's confirmation.
 RETURN_POLICIES = ("seven_day", "excluded_fresh", "excluded_custom", "excluded_with_confirmation")
 PRODUCT_TRANSITIONS = {"draft": {"active", "archived"}, "active": {"archived"}, "archived": {"active"}}
@@ -67,9 +70,6 @@ class Product(db.Model):
     product_type: Mapped[str] = mapped_column(string_enum(*PRODUCT_TYPES, name="product_type"))
     sc_license_number: Mapped[str | None] = mapped_column(String(16))
     food_filing_number: Mapped[str | None] = mapped_column(String(64))
-    gi_scheme: Mapped[str | None] = mapped_column(string_enum(*GI_SCHEMES, name="gi_scheme"))
-    gi_number: Mapped[str | None] = mapped_column(String(64))
-    gi_protected_area: Mapped[str | None] = mapped_column(String(255))
     shelf_life_days: Mapped[int | None] = mapped_column(Integer)
     storage: Mapped[str] = mapped_column(String(120), default="")
     cold_chain: Mapped[bool] = mapped_column(default=False)
@@ -97,6 +97,8 @@ class Product(db.Model):
     category: Mapped[Category] = relationship(lazy="raise")
     origin_district: Mapped[Region] = relationship(lazy="raise")
     skus: Mapped[list["Sku"]] = relationship(back_populates="product", lazy="raise", order_by="Sku.id")
+    gi_records: Mapped[list["GiRecord"]] = relationship(back_populates="product", lazy="raise",
+                                                        order_by="GiRecord.id", cascade="all, delete-orphan")
 
     @property
     def sale_months(self) -> list[int]:
@@ -114,8 +116,8 @@ class Product(db.Model):
         return None
 
     @property
-    def has_gi(self) -> bool:
-        return self.gi_scheme is not None
+    def has_verified_gi(self) -> bool:
+        return any(record.status == "verified" for record in self.gi_records)
 
     def can_move_to(self, status: str) -> bool:
         return status in PRODUCT_TRANSITIONS.get(self.status, set())
@@ -194,3 +196,32 @@ TRIGRAM_INDEX_DDL = (
 )
 for _statement in TRIGRAM_INDEX_DDL:
     event.listen(Product.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+
+
+class GiRecord(db.Model):
+    """A supplier's claim that a product is covered by one GI scheme, until an operator verifies (or rejects)
+    it against the registry. Buyers see claimed and verified apart."""
+
+    __tablename__ = "gi_record"
+    __table_args__ = (
+        UniqueConstraint("product_id", "scheme"),
+        CheckConstraint("harvest_months_mask >= 0 AND harvest_months_mask <= 4095", name="harvest_months_mask_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    scheme: Mapped[str] = mapped_column(string_enum(*GI_SCHEMES, name="gi_scheme"))
+    number: Mapped[str] = mapped_column(String(64))
+    protected_area: Mapped[str] = mapped_column(String(255))
+    harvest_months_mask: Mapped[int] = mapped_column(Integer, default=0)  # 0 = not stated
+    status: Mapped[str] = mapped_column(string_enum(*GI_STATUSES, name="gi_status"), default="claimed")
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="gi_records", lazy="raise")
+
+    @property
+    def harvest_months(self) -> list[int]:
+        return mask_to_months(self.harvest_months_mask)

@@ -12,7 +12,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from shop.catalog import search
-from shop.catalog.models import Category, Product, Sku, StockMovement
+from shop.catalog.models import Category, GiRecord, Product, Sku, StockMovement
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.pagination import SortKey, keyset_page
@@ -55,7 +55,7 @@ def _may_see_unpublished(user, supplier_id: int) -> bool:
 
 def _full_product_options():
     return (joinedload(Product.supplier).joinedload(Supplier.district), joinedload(Product.origin_district),
-            selectinload(Product.skus))
+            selectinload(Product.skus), selectinload(Product.gi_records))
 
 
 def load_product(product_id: int) -> Product | None:
@@ -113,9 +113,10 @@ def list_public_products(*, limit: int, cursor: str | None, sort: str = "newest"
                          origin_district: str | None = None, supplier_id: int | None = None, gi_only: bool = False,
                          in_season: bool = False, in_stock: bool = False, min_price_fen: int | None = None,
                          max_price_fen: int | None = None, cold_chain: bool | None = None, q: str | None = None):
-    """Active products of approved suppliers; one SQL statement whatever the page size and filters."""
+    """Active products of approved suppliers; two SQL statements (the page, then its GI records) whatever the page size and filters."""
     stmt = (select(Product).join(Product.supplier).join(Product.origin_district)
-            .options(contains_eager(Product.supplier), contains_eager(Product.origin_district))
+            .options(contains_eager(Product.supplier), contains_eager(Product.origin_district),
+                     selectinload(Product.gi_records))
             .where(Product.status == "active", Supplier.status == "approved"))
     if category is not None:
         stmt = stmt.where(_in_category_tree(category))
@@ -124,7 +125,7 @@ def list_public_products(*, limit: int, cursor: str | None, sort: str = "newest"
     if supplier_id is not None:
         stmt = stmt.where(Product.supplier_id == supplier_id)
     if gi_only:
-        stmt = stmt.where(Product.gi_scheme.is_not(None))
+        stmt = stmt.where(exists().where(GiRecord.product_id == Product.id, GiRecord.status == "verified"))
     if in_season:
         stmt = stmt.where(Product.sale_months_mask.op("&")(1 << (current_month() - 1)) != 0)
     if in_stock:

@@ -125,13 +125,21 @@ class ProductSupplierSchema(ProductSupplierCardSchema):
 
 
 class GiRecordSchema(Schema):
-    scheme = fields.String(attribute="gi_scheme", dump_only=True)
-    number = fields.String(attribute="gi_number", dump_only=True)
-    protected_area = fields.String(attribute="gi_protected_area", dump_only=True)
+    id = fields.Integer(dump_only=True)
+    product_id = fields.Integer(dump_only=True)
+    scheme = fields.String(required=True, validate=validate.OneOf(GI_SCHEMES))
+    number = Text(64, required=True)
+    protected_area = Text(255, required=True)
+    harvest_months = fields.List(StrictInt(validate=validate.Range(min=1, max=12)), load_default=None,
+                                 validate=validate.Length(max=12), metadata={"description": "Empty: not stated"})
+    status = fields.String(dump_only=True, metadata={"description": "claimed (by the supplier) | verified (by "
+                                                                    "an operator) | rejected"})
+    review_note = fields.String(dump_only=True)
+    reviewed_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
-def _gi(product):
-    return GiRecordSchema().dump(product) if product.has_gi else None
+class GiReviewSchema(Schema):
+    note = Text(500, min_length=0, load_default="", metadata={"description": "Required to reject"})
 
 
 class ProductSummarySchema(Schema):
@@ -146,7 +154,10 @@ class ProductSummarySchema(Schema):
     min_price_fen = fields.Integer(dump_only=True)
     sales_count = fields.Integer(dump_only=True)
     cover_image = fields.Function(lambda p: p.images[0] if p.images else None, dump_only=True)
-    gi = fields.Function(_gi, dump_only=True)
+    gi_records = fields.List(fields.Nested(GiRecordSchema(exclude=("review_note", "reviewed_at"))), dump_only=True,
+                             metadata={"description": "Each GI claim with its status; only verified ones are "
+                                                      "vouched for by the platform"})
+    gi_verified = fields.Boolean(attribute="has_verified_gi", dump_only=True)
     cold_chain = fields.Boolean(dump_only=True)
     sale_months = fields.List(fields.Integer(), dump_only=True)
     in_season = fields.Function(lambda p: season_of(p)["in_season"], dump_only=True,
@@ -210,6 +221,7 @@ class ProductUpdateSchema(Schema):
     product_type = fields.String(validate=validate.OneOf(PRODUCT_TYPES))
     sc_license_number = fields.String(allow_none=True, validate=SC_LICENSE)
     food_filing_number = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    # One GI claim inline (forms, spreadsheets): all three or none. Several claims: /products/{id}/gi-records.
     gi_scheme = fields.String(allow_none=True, validate=validate.OneOf(GI_SCHEMES))
     gi_number = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
     gi_protected_area = fields.String(allow_none=True, validate=validate.Length(min=1, max=255))
@@ -246,7 +258,7 @@ class ProductQueryArgsSchema(PageArgsSchema):
                               metadata={"description": "A category id; its descendants are included."})
     origin_district = RegionCode()
     supplier_id = QueryId()
-    gi_only = fields.Boolean(load_default=False)
+    gi_only = fields.Boolean(load_default=False, metadata={"description": "Only products with a verified GI"})
     in_season = fields.Boolean(load_default=False, metadata={"description": "On sale this month (Asia/Shanghai)."})
     in_stock = fields.Boolean(load_default=False)
     min_price_fen = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_FEN))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
-from shop.catalog import search, stock
+from shop.catalog import gi, search, stock
 from shop.catalog.models import Product, Sku, months_to_mask
 from shop.catalog.queries import (category_exists, load_product, load_sku, member_sku, require_member_of,
                                   supplier_services)
@@ -28,8 +28,7 @@ GI_FIELDS = ("gi_scheme", "gi_number", "gi_protected_area")
 LICENCE_FIELD = {"prepackaged": "food_filing_number", "seller_processed": "sc_license_number",
                  "tcm_decoction": "sc_license_number"}
 PRODUCT_FIELDS = ("name", "subtitle", "description", "category_id", "origin_district_code", "product_type",
-                  "sc_license_number", "food_filing_number", "gi_scheme", "gi_number", "gi_protected_area",
-                  "shelf_life_days", "storage", "cold_chain", "return_policy", "images")
+                  "sc_license_number", "food_filing_number", "shelf_life_days", "storage", "cold_chain", "return_policy", "images")
 SKU_FIELDS = ("spec", "unit", "weight_g", "price_fen", "min_order_qty", "qty_step", "price_tiers", "barcode",
               "is_active")
 
@@ -140,7 +139,7 @@ def insert_product(*, user, supplier_id: int, skus: list[dict] = (), sale_months
     _check_category(fields["category_id"])
     district = _district(fields["origin_district_code"])
     values = {k: v for k, v in fields.items() if k in PRODUCT_FIELDS}
-    check_product(values)
+    check_product(values | fields)
     sku_errors = {str(i): problems for i, data in enumerate(skus) if (problems := sku_problems(_sku_values(data)))}
     if sku_errors:
         raise ValidationFailed("Invalid SKU.", errors={"skus": sku_errors})
@@ -152,8 +151,17 @@ def insert_product(*, user, supplier_id: int, skus: list[dict] = (), sale_months
     db.session.flush()
     for data in skus:
         _add_sku(product, data, actor_id=user.id)
+    _claim_inline_gi(product, fields)
     refresh_min_price(product)
     return product
+
+
+def _claim_inline_gi(product: Product, fields: dict) -> None:
+    """gi_scheme/gi_number/gi_protected_area on a product (form or spreadsheet row) claim one GI record;
+    several records and harvest months go through the GI records API."""
+    if fields.get("gi_scheme"):
+        gi.claim_in_unit(product, scheme=fields["gi_scheme"], number=fields["gi_number"],
+                         protected_area=fields["gi_protected_area"])
 
 
 def _member_product(*, user, product_id: int):
@@ -170,11 +178,16 @@ def update_product(*, user, product_id: int, changes: dict) -> Product:
             _check_category(changes["category_id"])
         district = _district(changes.get("origin_district_code", product.origin_district_code))
         updates = {k: v for k, v in changes.items() if k in PRODUCT_FIELDS}
-        check_product({f: getattr(product, f) for f in PRODUCT_FIELDS} | updates)
+        cleared = [f for f in GI_FIELDS if f in changes and changes[f] is None]
+        if cleared:
+            raise ValidationFailed("A GI claim is withdrawn with DELETE /api/v1/gi-records/{id}.",
+                                   code="gi_withdraw_by_record", errors={f: ["Cannot be null here."] for f in cleared})
+        check_product({f: getattr(product, f) for f in PRODUCT_FIELDS} | changes)
         for field, value in updates.items():
             setattr(product, field, value)
         if "sale_months" in changes:
             product.sale_months_mask = months_to_mask(changes["sale_months"])
+        _claim_inline_gi(product, changes)
         search.reindex(product, supplier_name=supplier.name, district_name=district.name)
     return load_product(product_id)
 

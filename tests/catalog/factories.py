@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from shop.catalog import search, services
+from shop.catalog import gi, search, services
 from shop.catalog.models import Category, Product, Sku, months_to_mask
 from shop.catalog.seed import load_categories
 from shop.database import utcnow
@@ -46,6 +46,7 @@ def make_product(supplier, *, status: str = "active", skus: list[dict] | None = 
                   return_policy="excluded_fresh")
     values.update(fields)
     services.check_product(values)
+    gi_claim = {key: values.pop(f"gi_{key}") for key in ("scheme", "number", "protected_area") if f"gi_{key}" in values}
     product = Product(supplier_id=supplier.id, status=status, **values)
     if sale_months is not None:
         product.sale_months_mask = months_to_mask(sale_months)
@@ -57,6 +58,8 @@ def make_product(supplier, *, status: str = "active", skus: list[dict] | None = 
     db.session.flush()
     for sku in (skus if skus is not None else [DEFAULT_SKU]):
         db.session.add(Sku(product_id=product.id, **{**services.SKU_DEFAULTS, **sku}))
+    if gi_claim.get("scheme"):
+        gi.claim_in_unit(product, **gi_claim)
     services.refresh_min_price(product)
     db.session.commit()
     return product

@@ -6,7 +6,7 @@ from stdnum.cn import uscc
 
 from shop.catalog import queries, services
 from shop.catalog.demo_data import load_demo_catalog
-from shop.catalog.models import Product, Sku, StockMovement
+from shop.catalog.models import GiRecord, Product, Sku, StockMovement
 from shop.extensions import db
 from shop.suppliers.models import Supplier, SupplierMember
 from tests.support import make_user
@@ -31,10 +31,14 @@ def test_demo_catalog_is_idempotent_and_valid():
     products = {p.name: p for p in db.session.scalars(select(Product))}
     assert all(p.is_demo and p.status == "active" and p.min_price_fen > 0 and "演示" in p.description
                for p in products.values())
+    records = {name: list(db.session.scalars(select(GiRecord).where(GiRecord.product_id == p.id)))
+               for name, p in products.items()}
     for name in ("三峡白蜜", "燕山红茶", "玫瑰香橙", "高山腊肉", "开州春橙"):
-        assert not products[name].has_gi, name
-    assert (products["奉节脐橙"].gi_scheme, products["奉节脐橙"].gi_number) == ("gi_trademark", "4049199")
-    assert products["巫山脆李"].gi_scheme == "agricultural_gi" and "demo" in products["巫山脆李"].gi_number
+        assert records[name] == [], name
+    [orange] = records["奉节脐橙"]
+    assert (orange.scheme, orange.number, orange.status) == ("gi_trademark", "4049199", "claimed")
+    [plum] = records["巫山脆李"]
+    assert plum.scheme == "agricultural_gi" and "demo" in plum.number
     assert products["巫山脆李"].sale_months == [6, 7, 8] and products["巫山脆李"].origin_district_code == "500237"
     assert products["巫山脆李"].cold_chain and products["巫山脆李"].return_policy == "excluded_fresh"
     assert products["涪陵榨菜"].product_type == "prepackaged" and products["涪陵榨菜"].return_policy == "seven_day"

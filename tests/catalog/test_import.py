@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from shop.catalog.exporter import XLSX_MIMETYPE
 from shop.catalog.importer import COLUMNS, MAX_ERRORS
-from shop.catalog.models import Product, Sku, StockMovement
+from shop.catalog.models import GiRecord, Product, Sku, StockMovement
 from shop.extensions import db
 from shop.suppliers.models import SupplierMember
 from tests.catalog.factories import make_product
@@ -383,7 +383,9 @@ def test_export_then_import_into_another_supplier_round_trips(member, supplier, 
         result = []
         for p in products:
             skus = db.session.scalars(select(Sku).where(Sku.product_id == p.id).order_by(Sku.id))
-            result.append((p.name, p.category_id, p.origin_district_code, p.sale_months_mask, p.gi_number,
+            gi = [(r.scheme, r.number, r.protected_area) for r in
+                  db.session.scalars(select(GiRecord).where(GiRecord.product_id == p.id))]
+            result.append((p.name, p.category_id, p.origin_district_code, p.sale_months_mask, gi,
                            p.cold_chain, p.images,
                            [(s.spec, s.unit, s.price_fen, s.stock, s.price_tiers, s.barcode) for s in skus]))
         return result

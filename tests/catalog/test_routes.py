@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shop.catalog import queries
+from shop.catalog import gi, queries
 from shop.catalog.models import Sku
 from shop.extensions import db
 from shop.money import MAX_PRICE_FEN
@@ -95,7 +95,10 @@ def test_detail_shows_skus_supplier_gi_season_and_supporters(client, supplier):
     assert body["supplier"] == {"id": supplier.id, "name": supplier.name, "kind": "cooperative",
                                 "district": {"code": "500237", "name": "巫山县", "level": "county"}}
     assert body["origin_district"]["name"] == "巫山县"
-    assert body["gi"] == {"scheme": "agricultural_gi", "number": "AGI2020-demo", "protected_area": "重庆市巫山县"}
+    [record] = body["gi_records"]
+    assert {k: record[k] for k in ("scheme", "number", "protected_area", "status")} == {
+        "scheme": "agricultural_gi", "number": "AGI2020-demo", "protected_area": "重庆市巫山县", "status": "claimed"}
+    assert body["gi_verified"] is False
     assert body["sale_months"] == [6, 7, 8] and body["return_policy"] == "excluded_fresh"
     assert [s["price_fen"] for s in body["skus"]] == [5990, 9900] and body["min_price_fen"] == 5990
     assert [r["name"] for r in body["supporting_regions"]] == ["广东省"]
@@ -266,7 +269,11 @@ def shelf(supplier):
     }
     for name, sales in (("plum", 30), ("orange", 50), ("honey", 5), ("walnut", 30)):
         p[name].sales_count = sales
+    # gi_only lists verified GIs: the orange's claim is verified, the walnut's only claimed.
+    gi.claim_in_unit(p["walnut"], scheme="agricultural_gi", number="AGI-claimed-only", protected_area="巫溪县")
     db.session.commit()
+    [orange_gi] = gi.list_records(user=None, product_id=p["orange"].id)
+    gi.review(user=make_user(admin=True), record_id=orange_gi.id, action="verify")
     return {name: product.id for name, product in p.items()}
 
 

@@ -119,14 +119,15 @@ def test_partial_gi_record_names_the_missing_fields(owner, supplier, given, miss
 def test_gi_record_is_checked_on_the_merged_state(owner, supplier):
     product = create(owner, supplier.id, gi_scheme="agricultural_gi", gi_number="AGI2020-demo",
                      gi_protected_area="重庆市巫山县")
-    assert product.has_gi
+    assert [(r.scheme, r.status) for r in product.gi_records] == [("agricultural_gi", "claimed")]
     with pytest.raises(ValidationFailed) as excinfo:
-        services.update_product(user=owner, product_id=product.id, changes={"gi_number": None})
-    assert set(errors_of(excinfo)) == {"gi_number"}
+        services.update_product(user=owner, product_id=product.id, changes={"gi_scheme": "gi_trademark"})
+    assert set(errors_of(excinfo)) == {"gi_number", "gi_protected_area"}
     db.session.rollback()
-    cleared = services.update_product(user=owner, product_id=product.id,
-                                      changes={"gi_scheme": None, "gi_number": None, "gi_protected_area": None})
-    assert not cleared.has_gi
+    # Inline GI fields claim one more record; they never remove one (that is DELETE /gi-records/{id}).
+    more = services.update_product(user=owner, product_id=product.id, changes={
+        "gi_scheme": "gi_trademark", "gi_number": "4049199", "gi_protected_area": "重庆市奉节县"})
+    assert [r.scheme for r in more.gi_records] == ["agricultural_gi", "gi_trademark"]
 
 
 @pytest.mark.parametrize("product_type, field", [
