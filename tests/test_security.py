@@ -21,9 +21,9 @@ from shop.orders.models import Order
 from shop.suppliers.models import Supplier, SupplierMember
 from shop.suppliers.services import add_member
 from tests.catalog.factories import make_product, product_body
-from tests.security_helpers import API, account_state, assert_problem, catalog_state, raw
+from tests.security_helpers import API, account_state, catalog_state, raw
 from tests.suppliers.factories import make_supplier, supplier_fields
-from tests.support import token_client, PASSWORD, ApiClient, make_user, unique_email
+from tests.support import token_client, PASSWORD, ApiClient, make_user, unique_email, assert_problem
 
 ADDRESS = {"recipient": "王五", "mobile": "+8613900001111", "region_code": "320102", "detail": "玄武大道 1 号"}
 SHIP = {"carrier": "顺丰速运", "tracking_number": "SF1234567890"}

@@ -43,16 +43,6 @@ def anonymous() -> ApiClient:
     return ApiClient(current_app.test_client())
 
 
-def assert_problem(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert body["status"] == status
-    if code:
-        assert body["code"] == code, body
-    return body
-
-
 def assert_fen_ints(value, path: str = "$") -> int:
     """Every *_fen value (nested anywhere) is an int, never a float, a bool or a string. Returns how many were
     checked, so a caller can assert the check was not vacuous."""

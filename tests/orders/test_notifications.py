@@ -7,9 +7,9 @@ from sqlalchemy import select
 from shop.extensions import db
 from shop.notifications.models import OutboxMessage
 from shop.notifications.services import deliver_outbox
-from tests.orders.factories import (SHIP, anonymous, api_as, assert_problem, confirm_at_provider, fulfillment_of,
+from tests.orders.factories import (SHIP, anonymous, api_as, confirm_at_provider, fulfillment_of,
                                     load_order, paid_order, place, ship_and_deliver, wait_for)
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 INBOX = "/api/v1/notifications"
 

@@ -19,10 +19,10 @@ from shop.refunds.models import Refund
 from shop.payments.models import Payment
 from shop.payments.services import reconcile_order
 from tests.orders.factories import (PRICE_B, SHIP, STOCK_A, STOCK_B, anonymous, api_as, assert_fen_ints,
-                                    assert_problem, checkout, confirm_at_provider, count, fulfillment_of,
+                                    checkout, confirm_at_provider, count, fulfillment_of,
                                     load_order, make_address, paid_order, pay, place, provider_refunds, refund_part_refs,
                                     ship_and_deliver, state, stock_of, stripe_api, wait_for)
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 ORDERS = "/api/v1/orders"
 

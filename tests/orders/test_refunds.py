@@ -18,11 +18,11 @@ from shop.orders import ledger
 from shop.payments.models import Payment
 from shop.suppliers.models import Supplier
 from tests.catalog.factories import make_product
-from tests.orders.factories import (PRICE_A, PRICE_B, api_as, assert_fen_ints, assert_problem, count,
+from tests.orders.factories import (PRICE_A, PRICE_B, api_as, assert_fen_ints, count,
                                     delivered_order, fulfillment_of, intent_ref, load_order, paid_order, pay, place,
                                     provider_refunds, refund_part_refs, set_rule, ship_and_deliver, sku_of,
                                     state)
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PHOTO = ["https://img.example.test/bad-plum-1.jpg"]
