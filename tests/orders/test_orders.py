@@ -184,7 +184,7 @@ def test_cancelling_a_paid_order_refunds_it_in_full(world, buyer):
 def test_a_paid_order_found_through_the_webhook_can_be_cancelled(world, buyer, stripe_webhooks):
     order = place(buyer, world.address_id, [(world.sku_b, 2)])
     ref = confirm_at_provider(order["id"])
-    assert wait_for(lambda: load_order(order["id"]).status == "paid"), "the webhook never marked the order paid"
+    assert wait_for(lambda: load_order(order["id"]).status == "paid", what="the webhook to mark the order paid")
     assert load_order(order["id"]).paid_fen == 2 * PRICE_B
     body = buyer.post(f"{ORDERS}/{order['id']}/cancel", json={}).json
     assert body["status"] == "cancelled" and body["refunded_fen"] == body["paid_fen"] == 2 * PRICE_B
