@@ -1,4 +1,4 @@
-"""Order-domain tests start from regions (tests/conftest.py) plus the category tree, with localstripe reset.
+"""Order-domain tests start from regions and the category tree (tests/conftest.py), with localstripe reset.
 
 Every test here may reach the payment gateway (checkout opens a PaymentIntent), so localstripe is started
 and reset for each of them: the app's STRIPE_API_BASE must never point at the real Stripe API.
@@ -7,13 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.catalog.seed import load_categories
 from tests.orders.factories import api_as, make_world
-
-
-@pytest.fixture(autouse=True)
-def categories(_database):
-    load_categories()
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +29,6 @@ def as_user():
 
 
 @pytest.fixture
-def world(categories):
+def world():
     """Two approved suppliers with one product each, a shopper with a home region and an address."""
     return make_world()

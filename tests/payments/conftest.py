@@ -19,22 +19,16 @@ from sqlalchemy import select
 
 from shop.accounts.services import create_token
 from shop.catalog.models import Product, Sku, StockMovement
-from shop.catalog.seed import load_categories
 from shop.extensions import db
 from shop.orders.models import Order, OrderEvent
 from shop.payments.models import Payment, ProcessedWebhookEvent
-from tests.orders.factories import checkout, count, make_address
 from tests.catalog.factories import make_product
+from tests.orders.factories import checkout, count, make_address
 from tests.suppliers.factories import make_supplier
 from tests.support import ApiClient, make_user
 
 WEBHOOK = "/api/v1/payments/stripe/webhook"
 _event_seq = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def categories(_database):
-    load_categories()
 
 
 # --- reading the database from the test thread -------------------------------------------------------------
