@@ -61,14 +61,17 @@ def delivered(world, buyer):
 def test_refunds_are_asked_for_after_delivery_only(world, buyer):
     order = paid_order(world, [(world.sku_b, 2)], buyer)
     line = line_of(order, world.sku_b)
-    before = state()
+    paid = state()
     assert_problem(ask(buyer, order["id"], "no_reason_return", [(line, 1)]), 409, "not_delivered")
+    assert state() == paid  # refused while paid: nothing changed
     ship_and_deliver(world, order, deliver=False)
-    before = state()
+    shipped = state()
     assert_problem(ask(buyer, order["id"], "quality_claim", [(line, 1)], photo_urls=PHOTO), 409, "not_delivered")
-    assert state() == before
+    assert state() == shipped  # refused while shipped: nothing changed
     unpaid = place(buyer, world.address_id, [(world.sku_b, 1)])
+    placed = state()
     assert_problem(ask(buyer, unpaid["id"], "other", [(line_of(unpaid, world.sku_b), 1)]), 409, "not_delivered")
+    assert state() == placed  # refused while unpaid: nothing changed
 
 
 def test_fresh_produce_is_not_returnable_without_reason(world, buyer, delivered):
