@@ -31,11 +31,6 @@ def group_of(cart: dict, supplier_id: int) -> dict:
     return next(g for g in cart["groups"] if g["supplier"]["id"] == supplier_id)
 
 
-@pytest.fixture
-def buyer(world, as_user):
-    return as_user(world.buyer)
-
-
 def test_adding_the_same_sku_twice_merges_into_one_line(world, buyer):
     first = add(buyer, world.sku_a, 1)
     assert first.status_code == 201, first.json

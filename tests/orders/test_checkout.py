@@ -26,11 +26,6 @@ LINES = "/api/v1/cart/lines"
 
 
 @pytest.fixture
-def buyer(world, as_user):
-    return as_user(world.buyer)
-
-
-@pytest.fixture
 def rules(world):
     set_rule(world.owner_a, world.supplier_a, base_fee_fen=800, base_weight_g=1000, per_extra_kg_fen=300,
              cold_chain_surcharge_fen=500)

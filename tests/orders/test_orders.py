@@ -27,11 +27,6 @@ from tests.support import make_user, assert_problem
 ORDERS = "/api/v1/orders"
 
 
-@pytest.fixture
-def buyer(world, as_user):
-    return as_user(world.buyer)
-
-
 def events_of(order_id: int) -> list[tuple]:
     db.session.expire_all()
     return [(e.type, e.actor_id) for e in db.session.scalars(

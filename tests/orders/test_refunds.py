@@ -45,11 +45,6 @@ def decide(client, refund_id, approve=True, **extra):
 
 
 @pytest.fixture
-def buyer(world, as_user):
-    return as_user(world.buyer)
-
-
-@pytest.fixture
 def delivered(world, buyer):
     """Delivered: 2 × 巫山脆李 (fresh, cold chain, supplier A) and 2 × 奉节脐橙 (seven_day, supplier B)."""
     return delivered_order(world, [(world.sku_a, 2), (world.sku_b, 2)], buyer)
