@@ -13,7 +13,6 @@ from shop.catalog.models import Product, Sku, StockMovement
 from shop.extensions import db
 from shop.suppliers.models import ShippingRule, Supplier, SupplierMember
 
-PROBLEM_JSON = "application/problem+json"
 API = "/api/v1"
 
 
@@ -27,17 +26,6 @@ def raw(client, method: str, path: str, *, json_body=None, headers=None, data=No
         kwargs["data"] = data
         kwargs["content_type"] = content_type or "text/plain"
     return client.raw.open(path, **kwargs)
-
-
-def assert_problem(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    assert response.mimetype == PROBLEM_JSON, response.mimetype
-    body = response.get_json(force=True)
-    assert body["status"] == status
-    assert {"type", "title", "status", "detail", "code"} <= set(body)
-    if code:
-        assert body["code"] == code, body
-    return body
 
 
 def rows(stmt) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""Test helpers: a JSON client that carries the CSRF token, and account factories."""
+"""Test helpers: a JSON client that carries the CSRF token, account factories, and the problem+json check."""
 from __future__ import annotations
 
 import itertools
@@ -6,6 +6,8 @@ import itertools
 from shop.accounts.services import create_admin, register_user
 
 PASSWORD = "correct-horse-battery-9"
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 _seq = itertools.count(1)
 
 
@@ -19,6 +21,24 @@ def make_user(email: str | None = None, *, admin: bool = False, **extra):
         return create_admin(email=email, password=PASSWORD, display_name="Admin")
     return register_user(email=email, password=PASSWORD, display_name=extra.pop("display_name", "Test user"),
                          **extra)
+
+
+def assert_problem(response, status: int, code: str | None = None) -> dict:
+    """`response` is an application/problem+json error with this HTTP status: the body names the same status,
+    carries every problem key with a non-empty title and detail, a `type` that ends in its `code`, and `code`
+    when given. Returns the body."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    assert response.mimetype == PROBLEM_JSON, response.mimetype
+    body = response.get_json(force=True)
+    assert PROBLEM_KEYS <= set(body), body
+    assert body["status"] == status, body
+    assert isinstance(body["code"], str) and body["code"], body
+    assert body["type"].endswith(body["code"]), body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    if code is not None:
+        assert body["code"] == code, body
+    return body
 
 
 def count_statements(call) -> tuple[int, object]:

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.orders.factories import anonymous, assert_problem
+from tests.orders.factories import anonymous
+from tests.support import assert_problem
 
 PUBLIC = {
     ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"), ("GET", "/api/v1/regions"),

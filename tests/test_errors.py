@@ -7,22 +7,7 @@ import pytest
 
 from config import ProductionConfig, TestingConfig, normalise_database_url
 from shop import create_app
-
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM_JSON
-    body = response.get_json(force=True)
-    assert PROBLEM_KEYS <= set(body), body
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith(code)
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
+from tests.support import assert_problem
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/nowhere", "/api/v1/regions/500237/extra"])

@@ -1,8 +1,7 @@
 """Security review tests: authentication and CSRF, object-level authorization (IDOR) across every domain, roles,
 private data in public responses, mass assignment, and error paths.
 
-Tests marked "FINDING" fail on purpose: each pins a problem found in review and passes once it is fixed.
-Everything else pins a guarantee that was verified and must not regress.
+Each test pins a guarantee that was verified (or a problem found in review and since fixed) and must not regress.
 """
 from __future__ import annotations
 
@@ -21,9 +20,9 @@ from shop.orders.models import Order
 from shop.suppliers.models import Supplier, SupplierMember
 from shop.suppliers.services import add_member
 from tests.catalog.factories import make_product, product_body
-from tests.security_helpers import API, account_state, assert_problem, catalog_state, raw
+from tests.security_helpers import API, account_state, catalog_state, raw
 from tests.suppliers.factories import make_supplier, supplier_fields
-from tests.support import token_client, PASSWORD, ApiClient, make_user, unique_email
+from tests.support import token_client, PASSWORD, ApiClient, make_user, unique_email, assert_problem
 
 ADDRESS = {"recipient": "王五", "mobile": "+8613900001111", "region_code": "320102", "detail": "玄武大道 1 号"}
 SHIP = {"carrier": "顺丰速运", "tracking_number": "SF1234567890"}
@@ -713,20 +712,19 @@ HUGE = 10 ** 20  # beyond 64 bits: SQLite raises OverflowError
 @pytest.mark.parametrize("number", [INT4_OVERFLOW, HUGE])
 @pytest.mark.parametrize("path", ["/products/{n}", "/skus/{n}", "/suppliers/{n}", "/orders/{n}", "/addresses/{n}",
                                   "/fulfillments/{n}", "/support-pairs/{n}", "/suppliers/{n}/members"])
-def test_FINDING_an_oversized_id_in_the_path_is_404_not_500(app, path, number):
-    """FINDING (low-medium): Flask's <int:> converter accepts any size and the id goes to the database as is.
-    PostgreSQL (production) fails every id >= 2**31 with NumericValueOutOfRange, SQLite every id >= 2**63 with
-    OverflowError: the client gets 500 internal_error instead of 404, and each request logs a stack trace (log
-    flooding, 5xx alerts) -- anonymous GET /api/v1/products/2147483648 suffices."""
+def test_an_oversized_id_in_the_path_is_404_not_500(app, path, number):
+    """An id in the path beyond the integer columns (>= 2**31, past PostgreSQL's INTEGER; >= 2**63, past SQLite's
+    64 bits) answers a 404 problem, as any unknown id does: never a 500 internal_error with a logged stack trace
+    (log flooding, 5xx alerts) that GET /api/v1/products/2147483648 alone would otherwise set off."""
     response = api_as(app, make_user()).get(f"{API}{path.format(n=number)}")
     assert_problem(response, 404)
 
 
 @pytest.mark.parametrize("number", [INT4_OVERFLOW, HUGE])
 @pytest.mark.parametrize("path,field", [("/cart/lines", "sku_id"), ("/checkout", "address_id")])
-def test_FINDING_an_oversized_id_in_a_body_is_4xx_not_500(app, path, field, number):
-    """FINDING (low-medium): StrictInt ids without a range (CartLineCreateSchema.sku_id, CheckoutSchema.address_id,
-    CheckoutItemSchema.sku_id, RefundItemSchema.order_line_id...) reach the database unchecked → 500."""
+def test_an_oversized_id_in_a_body_is_4xx_not_500(app, path, field, number):
+    """An id in a JSON body beyond the integer columns (a cart line's sku_id, a checkout's address_id) is refused
+    with a 4xx problem before it reaches the database, never a 500."""
     body = {"sku_id": number, "quantity": 1} if field == "sku_id" else {"address_id": number}
     response = api_as(app, make_user()).post(f"{API}{path}", json=body)
     assert 400 <= response.status_code < 500, response.get_data(as_text=True)
@@ -734,9 +732,9 @@ def test_FINDING_an_oversized_id_in_a_body_is_4xx_not_500(app, path, field, numb
 
 
 @pytest.mark.parametrize("number", [INT4_OVERFLOW, HUGE])
-def test_FINDING_an_oversized_id_in_a_query_or_cursor_is_4xx_not_500(app, number):
-    """FINDING (low-medium): ?address_id=, ?supplier_id=, ?category= and a tampered keyset cursor (only its type
-    is checked, in pagination._check_cursor_types) carry unbounded ints to the database → 500."""
+def test_an_oversized_id_in_a_query_or_cursor_is_4xx_not_500(app, number):
+    """Ids beyond the integer columns in ?address_id=, ?supplier_id=, ?category= and in a tampered keyset cursor
+    never answer a 5xx."""
     client = api_as(app, make_user())
     for path in (f"/cart?address_id={number}", f"/products?supplier_id={number}", f"/products?category={number}"):
         response = client.get(f"{API}{path}")
@@ -746,13 +744,10 @@ def test_FINDING_an_oversized_id_in_a_query_or_cursor_is_4xx_not_500(app, number
     assert response.status_code < 500, response.get_data(as_text=True)
 
 
-def test_FINDING_an_order_total_beyond_the_integer_columns_is_refused_not_500(app, stripe_server):
-    """FINDING (low): prices are capped at MAX_PRICE_FEN (1e8) and quantities at 1e6, but Order.total_fen,
-    subtotal_fen and OrderLine.line_total_fen are 32-bit INTEGER columns. On PostgreSQL a checkout worth more than
-    2**31-1 fen (21,474,836.47 元; 22 units at the top price) fails on INSERT with NumericValueOutOfRange → 500.
-    (On SQLite the order is placed, though no Stripe payment can ever cover it: Stripe caps one charge at
-    99,999,999 in the currency's minor unit.) Fix: check the quote's total against a MAX_ORDER_FEN (at most the
-    provider's cap) in checkout._check_quote and answer 422 order_too_large; BIGINT for money columns."""
+def test_an_order_total_beyond_the_integer_columns_is_refused_not_500(app, stripe_server):
+    """A checkout worth more than 2**31-1 fen (22 units at the top price MAX_PRICE_FEN, each price and quantity
+    within its own cap) is refused with a 4xx problem and places no order, on SQLite as on PostgreSQL: never a
+    500 from an integer column overflowing, never an order that no single Stripe charge could cover."""
     from tests.orders.factories import make_address
 
     owner = make_user()
@@ -800,10 +795,9 @@ def test_unauthenticated_writes_are_401_problems_everywhere(app):
 # =====================================================================================================================
 
 
-def test_FINDING_catalog_export_writes_product_text_as_text_not_as_formulas(app, two_suppliers):
-    """FINDING (low): exporter.export_catalog hands product names, subtitles, storage... to openpyxl as is, and
-    openpyxl stores any string starting with "=" as a formula. A staff member (or anyone who can name a product
-    of the supplier) can plant =HYPERLINK(...)/=WEBSERVICE(...) that runs when the owner opens the export."""
+def test_catalog_export_writes_product_text_as_text_not_as_formulas(app, two_suppliers):
+    """Product text that starts with "=" (a staff member's =HYPERLINK(...) name, an "=1+1" storage note) is
+    exported as text: the owner's spreadsheet holds no formula cell that would run when the export is opened."""
     from openpyxl import load_workbook
 
     staff = api_as(app, two_suppliers["staff_a"])

@@ -8,8 +8,8 @@ import pytest
 from shop.accounts.models import User
 from shop.addresses.models import Address
 from shop.extensions import db
-from tests.orders.factories import BUYER_COUNTY, assert_problem
-from tests.support import make_user, token_client
+from tests.orders.factories import BUYER_COUNTY
+from tests.support import make_user, token_client, assert_problem
 
 ADDRESS = {"recipient": "王五", "mobile": "+8613900001111", "region_code": BUYER_COUNTY, "detail": "玄武大道 1 号",
            "postal_code": "210000"}

@@ -8,19 +8,9 @@ from sqlalchemy import func, select
 
 from shop.accounts.models import ApiToken, User
 from shop.extensions import db
-from tests.support import PASSWORD, make_user, unique_email
+from tests.support import PASSWORD, make_user, unique_email, assert_problem, PROBLEM_JSON
 
-PROBLEM_JSON = "application/problem+json"
 AUTH = "/api/v1/auth"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM_JSON
-    body = response.get_json(force=True)
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
 
 
 def register_body(**overrides):

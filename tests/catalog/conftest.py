@@ -1,15 +1,9 @@
-"""Catalog tests start from regions (loaded by tests/conftest.py) plus the category tree."""
+"""Catalog tests: token clients and a supplier owner (regions and the category tree come from tests/conftest.py)."""
 from __future__ import annotations
 
 import pytest
 
-from shop.catalog.seed import load_categories
 from tests.support import make_user, token_client
-
-
-@pytest.fixture(autouse=True)
-def categories(_database):
-    load_categories()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from sqlalchemy import select
 
 from shop.catalog import gi, search, services
 from shop.catalog.models import Category, Product, Sku, months_to_mask
-from shop.catalog.seed import load_categories
 from shop.database import utcnow
 from shop.extensions import db
 from shop.regions.models import Region
@@ -14,11 +13,9 @@ DEFAULT_SKU = {"spec": "5斤装 特级果", "unit": "箱", "weight_g": 2500, "pr
 
 
 def category_id(slug: str) -> int:
-    """The seeded category's id; seeds the tree first if a test of another domain has not."""
+    """The seeded category's id (tests/conftest.py seeds the tree for every test)."""
     found = db.session.scalar(select(Category.id).where(Category.slug == slug))
-    if found is None:
-        load_categories()
-        found = db.session.scalar(select(Category.id).where(Category.slug == slug))
+    assert found is not None, f"no seeded category {slug!r}"
     return found
 
 

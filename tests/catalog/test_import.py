@@ -18,11 +18,10 @@ from shop.catalog.models import GiRecord, Product, Sku, StockMovement
 from shop.extensions import db
 from shop.suppliers.models import SupplierMember
 from tests.catalog.factories import make_product
-from tests.support import PASSWORD, make_user, unique_email
+from tests.support import PASSWORD, make_user, unique_email, assert_problem
 from tests.suppliers.factories import make_supplier, supplier_fields
 
 API = "/api/v1"
-PROBLEM_JSON = "application/problem+json"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
@@ -86,20 +85,10 @@ def supplier(owner):
     return make_supplier(owner, name="三峡果业合作社")
 
 
-
-
 def upload(client, supplier_id: int, data: bytes, filename: str = "catalog.xlsx", **query):
     params = "&".join(f"{k}={str(v).lower()}" for k, v in query.items())
     return client.post(f"{API}/suppliers/{supplier_id}/catalog/import" + (f"?{params}" if params else ""),
                        data={"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM_JSON
-    body = response.get_json(force=True)
-    assert body["code"] == code, body
-    return body
 
 
 def count(model, *where) -> int:

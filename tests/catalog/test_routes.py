@@ -10,26 +10,15 @@ from shop.extensions import db
 from shop.money import MAX_PRICE_FEN
 from shop.suppliers.models import SupplierMember
 from tests.catalog.factories import category_id, make_product, product_body, sku_body
-from tests.support import count_statements as count_request_statements, make_user
+from tests.support import count_statements as count_request_statements, make_user, assert_problem, PROBLEM_JSON
 from tests.suppliers.factories import make_supplier
 
 API = "/api/v1"
-PROBLEM_JSON = "application/problem+json"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM_JSON
-    body = response.get_json(force=True)
-    assert body["code"] == code
-    return body
 
 
 @pytest.fixture
 def supplier(owner):
     return make_supplier(owner, name="巫山县脆李专业合作社")
-
-
 
 
 @pytest.fixture

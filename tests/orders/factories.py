@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import pytest
 import stripe
 from flask import current_app
 from sqlalchemy import func, select
@@ -41,16 +42,6 @@ api_as = token_client  # the order tests' name for it
 
 def anonymous() -> ApiClient:
     return ApiClient(current_app.test_client())
-
-
-def assert_problem(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert body["status"] == status
-    if code:
-        assert body["code"] == code, body
-    return body
 
 
 def assert_fen_ints(value, path: str = "$") -> int:
@@ -125,8 +116,12 @@ def sku_of(product_id: int) -> int:
 
 
 def stock_of(sku_id: int) -> int:
+    """The SKU's stock as committed now (the transaction is ended at once, as in count())."""
     db.session.expire_all()
-    return db.session.scalar(select(Sku.stock).where(Sku.id == sku_id))
+    try:
+        return db.session.scalar(select(Sku.stock).where(Sku.id == sku_id))
+    finally:
+        db.session.commit()
 
 
 def load_order(order_id: int) -> Order:
@@ -135,7 +130,12 @@ def load_order(order_id: int) -> Order:
 
 
 def count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+    """How many rows match, read in a transaction that is ended at once (on SQLite a transaction left open by
+    the test thread would block the app's requests, webhooks and job threads)."""
+    try:
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+    finally:
+        db.session.commit()
 
 
 def checkout(client: ApiClient, address_id: int, items=None, *, key: str | None = None, **extra):
@@ -175,12 +175,18 @@ def intent_ref(order_id: int) -> str:
     return ref
 
 
+def confirm_intent(intent_id: str, payment_method: str = "pm_card_visa", *, api: stripe.StripeClient | None = None):
+    """What Stripe.js does in the buyer's browser: attach a test card to the PaymentIntent and confirm it at
+    localstripe (set the method with update, then confirm). Returns the confirmed intent, whatever its status."""
+    api = api or stripe_api()
+    api.v1.payment_intents.update(intent_id, params={"payment_method": payment_method})
+    return api.v1.payment_intents.confirm(intent_id)
+
+
 def confirm_at_provider(order_id: int) -> str:
     """The buyer pays: the card is attached to the order's PaymentIntent and confirmed at localstripe."""
     ref = intent_ref(order_id)
-    api = stripe_api()
-    api.v1.payment_intents.update(ref, params={"payment_method": "pm_card_visa"})
-    intent = api.v1.payment_intents.confirm(ref)
+    intent = confirm_intent(ref)
     assert intent.status == "succeeded"
     return ref
 
@@ -192,16 +198,19 @@ def pay(order_id: int) -> str:
     return ref
 
 
-def wait_for(predicate, timeout: float = 15.0):
-    """Poll the database (ending each read transaction, so other writers are never blocked) until true."""
+def wait_for(predicate, *, timeout: float = 15.0, interval: float = 0.1, what: str = "condition"):
+    """Poll predicate() (ending each read transaction, so other writers are never blocked) until it returns
+    something truthy, and return that; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         db.session.expire_all()
         value = predicate()
         db.session.commit()
-        if value or time.monotonic() > deadline:
+        if value:
             return value
-        time.sleep(0.1)
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
 
 
 def ship_and_deliver(world: World, order: dict, *, deliver: bool = True) -> None:

@@ -11,9 +11,9 @@ from shop.extensions import db
 from shop.orders.jobs import expire_unpaid_orders
 from shop.orders.models import Fulfillment, Order
 from shop.suppliers.services import add_member
-from tests.orders.factories import (PRICE_A, SHIP, api_as, assert_fen_ints, assert_problem, fulfillment_of, load_order,
+from tests.orders.factories import (PRICE_A, SHIP, api_as, assert_fen_ints, fulfillment_of, load_order,
                                     paid_order, place, state)
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 FULFILLMENTS = "/api/v1/fulfillments"
 

@@ -16,10 +16,10 @@ from shop.orders.models import Fulfillment, Order, OrderLine
 from shop.payments import services as payments
 from shop.payments.models import Payment
 from shop.refunds.models import Refund, RefundLine, RefundPart
-from tests.orders.factories import (PRICE_A, PRICE_B, api_as, assert_problem, load_order, provider_refunds,
+from tests.orders.factories import (PRICE_A, PRICE_B, api_as, load_order, provider_refunds,
                                     set_rule, stripe_api)
 from tests.payments.conftest import run_together
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 TODAY = dt.date.today().isoformat()
 

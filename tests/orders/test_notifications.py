@@ -7,9 +7,9 @@ from sqlalchemy import select
 from shop.extensions import db
 from shop.notifications.models import OutboxMessage
 from shop.notifications.services import deliver_outbox
-from tests.orders.factories import (SHIP, anonymous, api_as, assert_problem, confirm_at_provider, fulfillment_of,
+from tests.orders.factories import (SHIP, anonymous, api_as, confirm_at_provider, fulfillment_of,
                                     load_order, paid_order, place, ship_and_deliver, wait_for)
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 INBOX = "/api/v1/notifications"
 
@@ -23,7 +23,7 @@ def test_payment_tells_the_buyer_and_every_supplier_owner(world, stripe_webhooks
     order = place(api_as(world.buyer), world.address_id, [(world.sku_a, 1), (world.sku_b, 1)])
     assert inbox(world.buyer) == [] and inbox(world.owner_a) == []  # nothing before payment
     confirm_at_provider(order["id"])
-    assert wait_for(lambda: load_order(order["id"]).status == "paid"), "the webhook never marked the order paid"
+    assert wait_for(lambda: load_order(order["id"]).status == "paid", what="the webhook to mark the order paid")
 
     assert inbox(world.buyer) == [("order_paid", order["id"])]
     assert inbox(world.owner_a) == [("fulfillment_due", order["id"])]

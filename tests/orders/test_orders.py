@@ -19,17 +19,12 @@ from shop.refunds.models import Refund
 from shop.payments.models import Payment
 from shop.payments.services import reconcile_order
 from tests.orders.factories import (PRICE_B, SHIP, STOCK_A, STOCK_B, anonymous, api_as, assert_fen_ints,
-                                    assert_problem, checkout, confirm_at_provider, count, fulfillment_of,
+                                    checkout, confirm_at_provider, count, fulfillment_of,
                                     load_order, make_address, paid_order, pay, place, provider_refunds, refund_part_refs,
                                     ship_and_deliver, state, stock_of, stripe_api, wait_for)
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 ORDERS = "/api/v1/orders"
-
-
-@pytest.fixture
-def buyer(world, as_user):
-    return as_user(world.buyer)
 
 
 def events_of(order_id: int) -> list[tuple]:
@@ -184,7 +179,7 @@ def test_cancelling_a_paid_order_refunds_it_in_full(world, buyer):
 def test_a_paid_order_found_through_the_webhook_can_be_cancelled(world, buyer, stripe_webhooks):
     order = place(buyer, world.address_id, [(world.sku_b, 2)])
     ref = confirm_at_provider(order["id"])
-    assert wait_for(lambda: load_order(order["id"]).status == "paid"), "the webhook never marked the order paid"
+    assert wait_for(lambda: load_order(order["id"]).status == "paid", what="the webhook to mark the order paid")
     assert load_order(order["id"]).paid_fen == 2 * PRICE_B
     body = buyer.post(f"{ORDERS}/{order['id']}/cancel", json={}).json
     assert body["status"] == "cancelled" and body["refunded_fen"] == body["paid_fen"] == 2 * PRICE_B

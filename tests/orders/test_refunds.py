@@ -18,11 +18,11 @@ from shop.orders import ledger
 from shop.payments.models import Payment
 from shop.suppliers.models import Supplier
 from tests.catalog.factories import make_product
-from tests.orders.factories import (PRICE_A, PRICE_B, api_as, assert_fen_ints, assert_problem, count,
+from tests.orders.factories import (PRICE_A, PRICE_B, api_as, assert_fen_ints, count,
                                     delivered_order, fulfillment_of, intent_ref, load_order, paid_order, pay, place,
                                     provider_refunds, refund_part_refs, set_rule, ship_and_deliver, sku_of,
                                     state)
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PHOTO = ["https://img.example.test/bad-plum-1.jpg"]
@@ -45,11 +45,6 @@ def decide(client, refund_id, approve=True, **extra):
 
 
 @pytest.fixture
-def buyer(world, as_user):
-    return as_user(world.buyer)
-
-
-@pytest.fixture
 def delivered(world, buyer):
     """Delivered: 2 × 巫山脆李 (fresh, cold chain, supplier A) and 2 × 奉节脐橙 (seven_day, supplier B)."""
     return delivered_order(world, [(world.sku_a, 2), (world.sku_b, 2)], buyer)
@@ -61,14 +56,17 @@ def delivered(world, buyer):
 def test_refunds_are_asked_for_after_delivery_only(world, buyer):
     order = paid_order(world, [(world.sku_b, 2)], buyer)
     line = line_of(order, world.sku_b)
-    before = state()
+    paid = state()
     assert_problem(ask(buyer, order["id"], "no_reason_return", [(line, 1)]), 409, "not_delivered")
+    assert state() == paid  # refused while paid: nothing changed
     ship_and_deliver(world, order, deliver=False)
-    before = state()
+    shipped = state()
     assert_problem(ask(buyer, order["id"], "quality_claim", [(line, 1)], photo_urls=PHOTO), 409, "not_delivered")
-    assert state() == before
+    assert state() == shipped  # refused while shipped: nothing changed
     unpaid = place(buyer, world.address_id, [(world.sku_b, 1)])
+    placed = state()
     assert_problem(ask(buyer, unpaid["id"], "other", [(line_of(unpaid, world.sku_b), 1)]), 409, "not_delivered")
+    assert state() == placed  # refused while unpaid: nothing changed
 
 
 def test_fresh_produce_is_not_returnable_without_reason(world, buyer, delivered):

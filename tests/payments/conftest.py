@@ -1,5 +1,6 @@
-"""Payments tests: categories, a supplier with products, buyers that call the API with Bearer tokens,
-signed Stripe events, a Stripe client pointed at localstripe, and a helper that runs threads together.
+"""Payments tests: a supplier with products, buyers that call the API with Bearer tokens, signed Stripe events,
+a Stripe client pointed at localstripe, and a helper that runs threads together. Checking out, counting rows,
+stock, polling and confirming an intent are the order factories' (tests/orders/factories.py).
 
 Reads in the test thread go through `read()`, which ends the transaction at once: on SQLite every transaction
 starts with BEGIN IMMEDIATE (a write lock), so a test that kept one open would block the app's own requests,
@@ -14,26 +15,20 @@ from dataclasses import dataclass, field
 
 import pytest
 import stripe
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shop.accounts.services import create_token
-from shop.addresses.services import create_address
 from shop.catalog.models import Product, Sku, StockMovement
-from shop.catalog.seed import load_categories
 from shop.extensions import db
 from shop.orders.models import Order, OrderEvent
 from shop.payments.models import Payment, ProcessedWebhookEvent
 from tests.catalog.factories import make_product
+from tests.orders.factories import checkout, count, make_address
 from tests.suppliers.factories import make_supplier
 from tests.support import ApiClient, make_user
 
 WEBHOOK = "/api/v1/payments/stripe/webhook"
 _event_seq = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def categories(_database):
-    load_categories()
 
 
 # --- reading the database from the test thread -------------------------------------------------------------
@@ -50,10 +45,6 @@ def scalar(stmt):
     return read(lambda: db.session.scalar(stmt))
 
 
-def count(model, *where) -> int:
-    return read(lambda: db.session.scalar(select(func.count()).select_from(model).where(*where)))
-
-
 def order_state(order_id: int) -> dict:
     return read(lambda: db.session.execute(
         select(Order.status, Order.flagged, Order.flag_reason, Order.paid_fen, Order.refunded_fen, Order.total_fen,
@@ -64,10 +55,6 @@ def payment_state(order_id: int) -> dict:
     return read(lambda: db.session.execute(
         select(Payment.status, Payment.provider_ref, Payment.failure_code, Payment.received_fen,
                Payment.refunded_fen).where(Payment.order_id == order_id)).one()._asdict())
-
-
-def sku_stock(sku_id: int) -> int:
-    return scalar(select(Sku.stock).where(Sku.id == sku_id).execution_options(populate_existing=True))
 
 
 def sales_count(product_id: int) -> int:
@@ -88,18 +75,6 @@ def processed(event_id: str | None = None, **where) -> int:
     if event_id is not None:
         conditions.append(ProcessedWebhookEvent.event_id == event_id)
     return count(ProcessedWebhookEvent, *conditions)
-
-
-def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.1, what: str = "condition"):
-    """Poll predicate() until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 # --- catalog and buyers ------------------------------------------------------------------------------------
@@ -149,8 +124,8 @@ class Buyer:
 def make_buyer():
     def make() -> Buyer:
         user = make_user()
-        address = create_address(user=user, recipient="张三", mobile="+8613812345678", region_code="500101",
-                                 detail="万州区高笋塘 1 号")
+        address = make_address(user, recipient="张三", mobile="+8613812345678", region_code="500101",
+                               detail="万州区高笋塘 1 号", postal_code=None)
         _, plain = create_token(user=user, name="tests")
         buyer = Buyer(user_id=user.id, email=user.email, address_id=address.id, token=plain)
         db.session.commit()
@@ -159,19 +134,13 @@ def make_buyer():
     return make
 
 
-def checkout(api: ApiClient, buyer: Buyer, items: list[tuple[int, int]], *, key: str | None = None):
-    headers = {"Idempotency-Key": key} if key else None
-    return api.post("/api/v1/checkout", headers=headers, json={
-        "address_id": buyer.address_id, "items": [{"sku_id": s, "quantity": q} for s, q in items]})
-
-
 @pytest.fixture
 def place(app, make_buyer):
     """place(catalog_or_sku_id, qty) → (buyer, checkout response JSON): an order through POST /checkout."""
 
     def do(sku_id: int, quantity: int = 1, buyer: Buyer | None = None):
         buyer = buyer or make_buyer()
-        response = checkout(buyer.client(app), buyer, [(sku_id, quantity)])
+        response = checkout(buyer.client(app), buyer.address_id, [(sku_id, quantity)])
         assert response.status_code == 201, response.json
         return buyer, response.json
 
@@ -184,12 +153,6 @@ def place(app, make_buyer):
 def sc(stripe_server) -> stripe.StripeClient:
     """The buyer's side of Stripe (what Stripe.js would do), talking to the same localstripe as the app."""
     return stripe.StripeClient("sk_test_x", base_addresses={"api": stripe_server}, max_network_retries=0)
-
-
-def pay(sc: stripe.StripeClient, intent_id: str, payment_method: str = "pm_card_visa"):
-    """Confirm the PaymentIntent with a test card (localstripe: set the method with update, then confirm)."""
-    sc.v1.payment_intents.update(intent_id, params={"payment_method": payment_method})
-    return sc.v1.payment_intents.confirm(intent_id)
 
 
 def intent_dict(sc: stripe.StripeClient, intent_id: str, **overrides) -> dict:

@@ -14,10 +14,8 @@ from sqlalchemy import select
 from shop.orders import jobs
 from shop.refunds.models import Refund
 from shop.payments.models import Payment
-from tests.payments.conftest import (
-    checkout, count, events, movements, order_state, pay, payment_state, processed, sales_count, scalar,
-    sku_stock, wait_for,
-)
+from tests.orders.factories import checkout, confirm_intent, count, stock_of, wait_for
+from tests.payments.conftest import events, movements, order_state, payment_state, processed, sales_count, scalar
 
 
 @pytest.fixture
@@ -30,7 +28,7 @@ def test_checkout_pay_and_the_delivered_webhook_marks_the_order_paid(app, stripe
     api = buyer.client(app)
     a, b = catalog.sku_ids
 
-    response = checkout(api, buyer, [(a, 3), (b, 1)], key="e2e-1")
+    response = checkout(api, buyer.address_id, [(a, 3), (b, 1)], key="e2e-1")
 
     assert response.status_code == 201, response.json
     order, payment = response.json["order"], response.json["payment"]
@@ -40,9 +38,9 @@ def test_checkout_pay_and_the_delivered_webhook_marks_the_order_paid(app, stripe
     intent = sc.v1.payment_intents.retrieve(payment["provider_ref"])
     assert (intent.amount, intent.currency, intent.status) == (order["total_fen"], "cny", "requires_payment_method")
     assert intent.metadata["order_id"] == str(order["id"])
-    assert (sku_stock(a), sku_stock(b)) == (17, 4)
+    assert (stock_of(a), stock_of(b)) == (17, 4)
 
-    confirmed = pay(sc, payment["provider_ref"])  # what Stripe.js does in the buyer's browser
+    confirmed = confirm_intent(payment["provider_ref"], api=sc)  # what Stripe.js does in the buyer's browser
     assert confirmed.status == "succeeded"
 
     def paid():
@@ -57,9 +55,9 @@ def test_checkout_pay_and_the_delivered_webhook_marks_the_order_paid(app, stripe
     assert events(order["id"], "paid") == 1
     assert payment_state(order["id"])["status"] == "succeeded"
     assert sales_count(catalog.product_id) == 4
-    assert (sku_stock(a), sku_stock(b)) == (17, 4)  # the reservation became the sale
+    assert (stock_of(a), stock_of(b)) == (17, 4)  # the reservation became the sale
     # Replaying the checkout request returns the same order and the same intent.
-    replay = checkout(api, buyer, [(a, 3), (b, 1)], key="e2e-1")
+    replay = checkout(api, buyer.address_id, [(a, 3), (b, 1)], key="e2e-1")
     assert replay.status_code == 201
     assert replay.json["order"]["id"] == order["id"]
     assert replay.json["payment"]["provider_ref"] == payment["provider_ref"]
@@ -70,12 +68,12 @@ def test_declined_card_keeps_the_order_pending_until_it_expires(app, stripe_webh
     buyer = make_buyer()
     api = buyer.client(app)
     sku = catalog.sku_ids[0]
-    response = checkout(api, buyer, [(sku, 2)])
+    response = checkout(api, buyer.address_id, [(sku, 2)])
     assert response.status_code == 201, response.json
     order_id, intent_id = response.json["order"]["id"], response.json["payment"]["provider_ref"]
 
     with pytest.raises(stripe.CardError) as declined:
-        pay(sc, intent_id, "pm_card_chargeCustomerFail")
+        confirm_intent(intent_id, "pm_card_chargeCustomerFail", api=sc)
     assert declined.value.code == "card_declined"
 
     # localstripe delivers payment_intent.payment_failed: the failure is recorded, the order may still be paid.
@@ -86,7 +84,7 @@ def test_declined_card_keeps_the_order_pending_until_it_expires(app, stripe_webh
     assert processed(event_type="payment_intent.payment_failed", outcome="failed") == 1
     assert api.get(f"/api/v1/orders/{order_id}").json["status"] == "pending_payment"
     assert events(order_id, "payment_failed") == 1
-    assert sku_stock(sku) == 18  # still held for the buyer
+    assert stock_of(sku) == 18  # still held for the buyer
     assert movements(sku, "order_released") == 0
 
     expires_at = order_state(order_id)["expires_at"]
@@ -96,7 +94,7 @@ def test_declined_card_keeps_the_order_pending_until_it_expires(app, stripe_webh
 
     assert result == {"expired": 1, "paid_meanwhile": 0, "expired_elsewhere": 0, "skipped": 0}
     assert api.get(f"/api/v1/orders/{order_id}").json["status"] == "cancelled"
-    assert sku_stock(sku) == 20
+    assert stock_of(sku) == 20
     assert movements(sku, "order_released") == 1
     assert events(order_id, "expired") == 1
     assert sc.v1.payment_intents.retrieve(intent_id).status == "canceled"  # can no longer be paid
@@ -105,5 +103,5 @@ def test_declined_card_keeps_the_order_pending_until_it_expires(app, stripe_webh
     assert sales_count(catalog.product_id) == 0
     # The intent is closed: a late attempt to pay fails at Stripe, nothing reaches the order.
     with pytest.raises(stripe.StripeError):
-        pay(sc, intent_id)
+        confirm_intent(intent_id, api=sc)
     assert scalar(select(Payment.status).where(Payment.order_id == order_id)) == "cancelled"

@@ -21,9 +21,10 @@ from shop.orders import services as orders
 from shop.orders.models import Order, OrderEvent
 from shop.refunds.models import Refund
 from shop.payments.models import Payment
+from tests.orders.factories import confirm_intent, count, stock_of
 from tests.payments.conftest import (
-    count, event_payload, events, in_app_context, intent_dict, movements, order_state, pay, payment_state,
-    processed, read, run_together, sales_count, sku_stock,
+    event_payload, events, in_app_context, intent_dict, movements, order_state, payment_state, processed, read,
+    run_together, sales_count,
 )
 
 FAR_FUTURE = utcnow() + dt.timedelta(days=365)
@@ -64,7 +65,7 @@ def _assert_paid_once(order: dict):
 def test_reconcile_applies_a_payment_whose_webhook_was_lost(app, stripe_server, sc, catalog, place):
     # Only stripe_server: no webhook is registered, so the payment below is never announced to the app.
     [order] = _pending_orders(place, catalog, 1)
-    pay(sc, order["intent_id"])
+    confirm_intent(order["intent_id"], api=sc)
     assert order_state(order["id"])["status"] == "pending_payment"
 
     assert jobs.reconcile_pending_payments(older_than=dt.timedelta(hours=1)) == {}  # too recent to look at
@@ -100,7 +101,7 @@ def test_reconcile_on_two_workers_at_once_pays_each_order_once(app, stripe_serve
     # populate_existing) and refund only when the order really is cancelled.
     pending = _pending_orders(place, catalog, 6)
     for order in pending:
-        pay(sc, order["intent_id"])
+        confirm_intent(order["intent_id"], api=sc)
 
     results = run_together([in_app_context(app, lambda: jobs.reconcile_pending_payments(older_than=dt.timedelta(0)))
                             for _ in range(2)], timeout=120)
@@ -111,7 +112,7 @@ def test_reconcile_on_two_workers_at_once_pays_each_order_once(app, stripe_serve
         _assert_paid_once(order)
     assert count(Refund) == 0
     assert sales_count(catalog.product_id) == 12
-    assert sku_stock(catalog.sku_ids[0]) == 50 - 12
+    assert stock_of(catalog.sku_ids[0]) == 50 - 12
 
 
 def test_reconcile_racing_the_webhook_pays_each_order_once(app, stripe_server, sc, catalog, place, deliver,
@@ -122,7 +123,7 @@ def test_reconcile_racing_the_webhook_pays_each_order_once(app, stripe_server, s
     # populate_existing) and refund only when the order really is cancelled.
     pending = _pending_orders(place, catalog, 6)
     for order in pending:
-        pay(sc, order["intent_id"])
+        confirm_intent(order["intent_id"], api=sc)
     payloads = [event_payload(intent_dict(sc, order["intent_id"])) for order in pending]
     api = make_client()
 
@@ -145,14 +146,14 @@ def test_reconcile_racing_the_webhook_pays_each_order_once(app, stripe_server, s
 def test_expire_finds_a_lost_payment_and_marks_the_order_paid_not_cancelled(app, stripe_server, sc, catalog,
                                                                            place):
     [order] = _pending_orders(place, catalog, 1)
-    pay(sc, order["intent_id"])  # paid at Stripe, webhook lost
+    confirm_intent(order["intent_id"], api=sc)  # paid at Stripe, webhook lost
 
     result = jobs.expire_unpaid_orders(now=FAR_FUTURE)
 
     assert result == {"expired": 0, "paid_meanwhile": 1, "expired_elsewhere": 0, "skipped": 0}
     _assert_paid_once(order)
     assert events(order["id"], "expired") == 0
-    assert sku_stock(catalog.sku_ids[0]) == 48  # sold, not released
+    assert stock_of(catalog.sku_ids[0]) == 48  # sold, not released
     assert movements(catalog.sku_ids[0], "order_released") == 0
     assert count(Refund) == 0
     assert sc.v1.payment_intents.retrieve(order["intent_id"]).status == "succeeded"
@@ -170,7 +171,7 @@ def test_expire_only_touches_orders_past_their_reservation(app, stripe_server, s
 def test_expire_twice_and_on_two_workers_releases_stock_once(app, stripe_server, sc, catalog, place):
     sku = catalog.sku_ids[0]
     pending = _pending_orders(place, catalog, 4, quantity=3)
-    assert sku_stock(sku) == 50 - 12
+    assert stock_of(sku) == 50 - 12
 
     results = run_together([in_app_context(app, lambda: jobs.expire_unpaid_orders(now=FAR_FUTURE))
                             for _ in range(2)], timeout=120)
@@ -185,7 +186,7 @@ def test_expire_twice_and_on_two_workers_releases_stock_once(app, stripe_server,
         assert events(order["id"], "expired") == 1
         assert payment_state(order["id"])["status"] == "cancelled"
         assert sc.v1.payment_intents.retrieve(order["intent_id"]).status == "canceled"
-    assert sku_stock(sku) == 50
+    assert stock_of(sku) == 50
     assert movements(sku, "order_released") == 4
     assert movements(sku, "order_reserved") == 4
     assert count(Refund) == 0

@@ -18,7 +18,8 @@ from sqlalchemy.pool import NullPool
 from shop.catalog.models import StockMovement
 from shop.extensions import db
 from shop.orders.models import Order, OrderLine
-from tests.payments.conftest import checkout, count, movements, read, run_together, sku_stock
+from tests.orders.factories import checkout, count, stock_of
+from tests.payments.conftest import movements, read, run_together
 
 THREADS = 50
 JOIN_TIMEOUT = 300  # seconds: 2 shared CPU cores, 50 threads, each checkout also creates a PaymentIntent
@@ -82,7 +83,7 @@ def _race(app, make_buyer, item_lists):
     """One buyer per item list; all check out at once. Returns (responses, seconds)."""
     buyers = [make_buyer() for _ in item_lists]
     clients = [buyer.client(app) for buyer in buyers]
-    targets = [lambda api=api, buyer=buyer, items=items: checkout(api, buyer, items)
+    targets = [lambda api=api, buyer=buyer, items=items: checkout(api, buyer.address_id, items)
                for api, buyer, items in zip(clients, buyers, item_lists)]
     started = time.monotonic()
     results = run_together(targets, timeout=JOIN_TIMEOUT)
@@ -121,7 +122,7 @@ def test_fifty_buyers_for_ten_units_sell_exactly_ten(app, stripe_server, make_ca
     created = [r.json for r in results if r.status_code == 201]
     assert len({body["order"]["id"] for body in created}) == 10
     assert all(body["payment"]["provider_ref"] for body in created), [b["payment_error"] for b in created]
-    assert sku_stock(sku) == 0
+    assert stock_of(sku) == 0
     assert sampler.samples and sampler.minimum(sku) >= 0
     assert movements(sku, "order_reserved") == 10
     assert _movement_total(sku) == -10
@@ -147,12 +148,12 @@ def test_two_skus_in_opposite_orders_do_not_deadlock_or_oversell(app, stripe_ser
     assert {r.json["code"] for r in results if r.status_code == 409} == {"insufficient_stock"}
     assert outcomes[201] == 10  # every order takes one of A, of which there are 10
     for sku in (a, b):
-        remaining = sku_stock(sku)
+        remaining = stock_of(sku)
         assert remaining >= 0 and sampler.minimum(sku) >= 0
         assert _sold(sku) == initial[sku] - remaining
         assert _movement_total(sku) == remaining - initial[sku]
         assert movements(sku, "order_reserved") == outcomes[201]
-    assert (sku_stock(a), sku_stock(b)) == (0, 5)
+    assert (stock_of(a), stock_of(b)) == (0, 5)
 
 
 @pytest.mark.parametrize("quantity", [3])
@@ -162,7 +163,7 @@ def test_larger_quantities_never_oversell(app, stripe_server, make_catalog, make
     sku = catalog.sku_ids[0]
     results, _ = _race(app, make_buyer, [[(sku, quantity)]] * 12)
     assert _outcomes(results) == {201: 3, 409: 9}
-    assert sku_stock(sku) == 1
+    assert stock_of(sku) == 1
     assert _sold(sku) == 9
 
 
@@ -176,8 +177,8 @@ def test_the_same_checkout_replayed_concurrently_makes_one_order_and_one_intent(
     buyer = make_buyer()
     clients = [buyer.client(app) for _ in range(5)]
 
-    results = run_together([lambda api=api: checkout(api, buyer, [(sku, 2)], key="retry-me") for api in clients],
-                           timeout=JOIN_TIMEOUT)
+    results = run_together([lambda api=api: checkout(api, buyer.address_id, [(sku, 2)], key="retry-me")
+                            for api in clients], timeout=JOIN_TIMEOUT)
 
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert [r.status_code for r in results] == [201] * 5, [r.json for r in results]
@@ -189,4 +190,4 @@ def test_the_same_checkout_replayed_concurrently_makes_one_order_and_one_intent(
                if pi.to_dict().get("metadata", {}).get("order_id") == str(order_id)]
     assert [pi.id for pi in intents] == list(refs)
     assert count(Order) == 1
-    assert sku_stock(sku) == 8 and movements(sku, "order_reserved") == 1
+    assert stock_of(sku) == 8 and movements(sku, "order_reserved") == 1

@@ -17,12 +17,12 @@ from shop.extensions import db
 from shop.orders import services as orders
 from shop.orders.models import Order
 from shop.refunds.models import Refund
-from tests.orders.factories import refund_part_refs
+from tests.orders.factories import confirm_intent, count, refund_part_refs, stock_of
 from shop.payments import services as payments
 from shop.payments.models import ProcessedWebhookEvent
 from tests.payments.conftest import (
-    count, event_payload, events, intent_dict, movements, order_state, pay, payment_state, processed, read,
-    run_together, sales_count, signature, sku_stock,
+    event_payload, events, intent_dict, movements, order_state, payment_state, processed, read, run_together,
+    sales_count, signature,
 )
 from tests.support import make_user
 
@@ -43,7 +43,7 @@ def assert_untouched(order_id: int, sku_id: int):
     assert payment_state(order_id)["status"] == "pending"
     assert count(ProcessedWebhookEvent) == 0
     assert events(order_id, "paid") == 0
-    assert sku_stock(sku_id) == 8
+    assert stock_of(sku_id) == 8
 
 
 # --- authentication of the callback ------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def test_unauthenticated_webhook_is_rejected_and_changes_nothing(app, pending, s
 
 
 def test_a_signature_just_inside_the_tolerance_is_accepted(app, pending, sc, deliver):
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     payload = event_payload(intent_dict(sc, pending["intent_id"]))
     response = deliver(payload, header=signature(payload, app.config["STRIPE_WEBHOOK_SECRET"],
                                                  timestamp=int(time.time()) - 280))
@@ -96,7 +96,7 @@ def _without(obj: dict, key: str) -> dict:
                                    "metadata_as_list", "deep"])
 def test_a_signed_event_of_an_unexpected_shape_is_refused_and_changes_nothing(app, pending, sc, deliver, shape):
     """Stripe retries every 5xx for days: a body it signed but we cannot read is a 400, never a 500."""
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     intent = intent_dict(sc, pending["intent_id"])
     event = json.loads(event_payload(intent))
     payload = {
@@ -121,7 +121,7 @@ def test_a_signed_event_of_an_unexpected_shape_is_refused_and_changes_nothing(ap
 
 
 def test_webhook_needs_no_login_and_no_csrf_header(app, pending, sc, deliver, make_client):
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     payload = event_payload(intent_dict(sc, pending["intent_id"]))
 
     # A browser session without the CSRF header: any other unsafe request would get 403 csrf_failed.
@@ -144,7 +144,7 @@ def test_webhook_needs_no_login_and_no_csrf_header(app, pending, sc, deliver, ma
 # --- exactly once ------------------------------------------------------------------------------------------
 
 def test_same_event_delivered_five_times_concurrently_is_applied_once(app, pending, sc, deliver, make_client):
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     payload = event_payload(intent_dict(sc, pending["intent_id"]))
     header = signature(payload, app.config["STRIPE_WEBHOOK_SECRET"])
     clients = [make_client() for _ in range(5)]  # one test client per thread
@@ -165,13 +165,13 @@ def test_same_event_delivered_five_times_concurrently_is_applied_once(app, pendi
     assert sales_count(pending["catalog"].product_id) == 2  # bumped once, by the quantity
     pay_row = payment_state(pending["order_id"])
     assert pay_row["status"] == "succeeded" and pay_row["received_fen"] == pending["total_fen"]
-    assert sku_stock(pending["sku_id"]) == 8  # payment neither takes nor returns stock
+    assert stock_of(pending["sku_id"]) == 8  # payment neither takes nor returns stock
     assert count(Refund) == 0
 
 
 def test_two_different_events_for_the_same_payment_are_applied_once(app, pending, sc, deliver):
     """Stripe may send a second event (another id) about the same intent; only the first one pays the order."""
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     obj = intent_dict(sc, pending["intent_id"])
     first = deliver(event_payload(obj))
     second = deliver(event_payload(obj))
@@ -189,7 +189,7 @@ def test_different_events_for_the_same_payment_at_once_are_applied_once(app, pen
     # applier committed, and takes mark_paid() == False for "the order was cancelled" -> a second paid_fen and an
     # automatic refund of a paid order. Fix: lock and re-read the payment in _apply_intent (SELECT ... FOR UPDATE,
     # populate_existing) and refund only when the order really is cancelled.
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     obj = intent_dict(sc, pending["intent_id"])
     payloads = [event_payload(obj) for _ in range(5)]
     clients = [make_client() for _ in payloads]
@@ -214,7 +214,7 @@ def test_different_events_for_the_same_payment_at_once_are_applied_once(app, pen
 
 @pytest.mark.parametrize("change", [{"amount": "+1"}, {"amount": "-100"}, {"currency": "usd"}])
 def test_amount_mismatch_flags_the_order_instead_of_paying_it(app, pending, sc, deliver, change):
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     obj = intent_dict(sc, pending["intent_id"])
     if "amount" in change:
         obj["amount"] = pending["total_fen"] + int(change["amount"])
@@ -244,7 +244,7 @@ def test_amount_mismatch_flags_the_order_instead_of_paying_it(app, pending, sc, 
 # --- order of arrival --------------------------------------------------------------------------------------
 
 def test_payment_failed_after_succeeded_leaves_the_order_paid(app, pending, sc, deliver):
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     succeeded = intent_dict(sc, pending["intent_id"])
     # What an earlier failed attempt (declined card) looked like, delivered late.
     failed = dict(succeeded, status="requires_payment_method",
@@ -271,7 +271,7 @@ def test_payment_failed_then_succeeded_pays_the_order(app, pending, sc, deliver)
     assert payment_state(pending["order_id"])["failure_code"] == "card_declined"
     assert order_state(pending["order_id"])["status"] == "pending_payment"
 
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     assert deliver(event_payload(intent_dict(sc, pending["intent_id"]))).json["outcome"] == "paid"
     assert order_state(pending["order_id"])["status"] == "paid"
 
@@ -288,11 +288,11 @@ def test_succeeded_for_an_expired_order_keeps_it_cancelled_and_refunds_once(app,
     # "pending". expire_order is exactly the database half of that cancellation (state move + stock release,
     # no Stripe call), so: pay at localstripe (no webhook registered: nothing is delivered by itself), commit
     # the cancellation, then deliver the real succeeded event.
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     order = _load(pending["order_id"])
     assert orders.expire_order(order=order)
     db.session.commit()
-    assert sku_stock(pending["sku_id"]) == 10
+    assert stock_of(pending["sku_id"]) == 10
 
     response = deliver(event_payload(intent_dict(sc, pending["intent_id"])))
 
@@ -311,7 +311,7 @@ def test_succeeded_for_an_expired_order_keeps_it_cancelled_and_refunds_once(app,
     at_stripe = sc.v1.refunds.list(params={"payment_intent": pending["intent_id"]}).data
     assert [(r.id, r.amount) for r in at_stripe] == [(ref, pending["total_fen"])]
     assert sales_count(pending["catalog"].product_id) == 0
-    assert sku_stock(pending["sku_id"]) == 10 and movements(pending["sku_id"], "order_released") == 1
+    assert stock_of(pending["sku_id"]) == 10 and movements(pending["sku_id"], "order_released") == 1
 
     # The rest of the cancellation (closing the intent) and a redelivery change nothing more.
     payments.cancel_open_intents(order_id=pending["order_id"])
@@ -323,7 +323,7 @@ def test_succeeded_for_an_expired_order_keeps_it_cancelled_and_refunds_once(app,
 def test_buyer_cancelling_while_the_payment_goes_through_gets_one_refund(app, pending, sc, deliver):
     """The same race through the API: the cancel commits, closing the intent fails (it succeeded), the
     reconcile fallback gives the money back; the webhook arriving afterwards is a no-op."""
-    pay(sc, pending["intent_id"])
+    confirm_intent(pending["intent_id"], api=sc)
     api = pending["buyer"].client(app)
 
     response = api.post(f"/api/v1/orders/{pending['order_id']}/cancel", json={"reason": "买错了"})
@@ -337,7 +337,7 @@ def test_buyer_cancelling_while_the_payment_goes_through_gets_one_refund(app, pe
     late = deliver(event_payload(intent_dict(sc, pending["intent_id"])))
     assert late.json["outcome"] == "already_applied"
     assert len(sc.v1.refunds.list(params={"payment_intent": pending["intent_id"]}).data) == 1
-    assert sku_stock(pending["sku_id"]) == 10 and movements(pending["sku_id"], "order_released") == 1
+    assert stock_of(pending["sku_id"]) == 10 and movements(pending["sku_id"], "order_released") == 1
 
 
 # --- what is not ours --------------------------------------------------------------------------------------

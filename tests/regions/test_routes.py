@@ -9,19 +9,9 @@ from sqlalchemy import func, select
 
 from shop.extensions import db
 from shop.regions.models import Region, SupportPair
-from tests.support import make_user
+from tests.support import make_user, assert_problem, PROBLEM_JSON
 
-PROBLEM_JSON = "application/problem+json"
 DATA_DIR = Path(__file__).resolve().parents[2] / "shop" / "regions" / "data"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM_JSON
-    body = response.get_json(force=True)
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
 
 
 def reservoir_codes_from_csv() -> set[str]:

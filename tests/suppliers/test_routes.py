@@ -8,20 +8,10 @@ from sqlalchemy import event, func, select
 
 from shop.extensions import db
 from shop.suppliers.models import ShippingRule, Supplier, SupplierMember
-from tests.support import token_client, make_user
+from tests.support import token_client, make_user, assert_problem
 from tests.suppliers.factories import make_supplier, supplier_fields, valid_credit_code
 
-PROBLEM_JSON = "application/problem+json"
 API = "/api/v1/suppliers"
-
-
-def assert_problem(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM_JSON
-    body = response.get_json(force=True)
-    if code:
-        assert body["code"] == code, body
-    return body
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.orders.factories import anonymous, assert_problem, make_address, state
-from tests.support import make_user
+from tests.orders.factories import anonymous, make_address, state
+from tests.support import make_user, assert_problem
 
 API = "/api/v1/addresses"
 

@@ -18,18 +18,13 @@ from shop.payments.models import Payment
 from shop.suppliers.models import Supplier
 from tests.catalog.factories import make_product
 from tests.orders.factories import (BUYER_COUNTY, PRICE_A, PRICE_B, STOCK_A, STOCK_B, WEIGHT_A, api_as,
-                                    assert_fen_ints, assert_problem, checkout, count, fulfillment_of, load_order,
+                                    assert_fen_ints, checkout, count, fulfillment_of, load_order,
                                     make_address, place, provider_intents, set_rule, sku_of, state, stock_of,
                                     stripe_api)
 from tests.suppliers.factories import valid_credit_code
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 LINES = "/api/v1/cart/lines"
-
-
-@pytest.fixture
-def buyer(world, as_user):
-    return as_user(world.buyer)
 
 
 @pytest.fixture

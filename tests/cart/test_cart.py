@@ -10,10 +10,10 @@ from shop.extensions import db
 from shop.suppliers.models import Supplier
 from shop.suppliers.services import review_supplier
 from tests.catalog.factories import make_product
-from tests.orders.factories import (PRICE_A, PRICE_B, WEIGHT_A, WEIGHT_B, anonymous, assert_fen_ints, assert_problem,
-                                    make_address, set_rule, sku_of, state)
+from tests.orders.factories import (PRICE_A, PRICE_B, WEIGHT_A, WEIGHT_B, anonymous, assert_fen_ints, make_address,
+                                    set_rule, sku_of, state)
 from tests.suppliers.factories import make_supplier
-from tests.support import make_user
+from tests.support import make_user, assert_problem
 
 CART = "/api/v1/cart"
 LINES = "/api/v1/cart/lines"
@@ -29,11 +29,6 @@ def lines_of(cart: dict) -> dict[int, dict]:
 
 def group_of(cart: dict, supplier_id: int) -> dict:
     return next(g for g in cart["groups"] if g["supplier"]["id"] == supplier_id)
-
-
-@pytest.fixture
-def buyer(world, as_user):
-    return as_user(world.buyer)
 
 
 def test_adding_the_same_sku_twice_merges_into_one_line(world, buyer):
