@@ -7,8 +7,7 @@ import pytest
 from shop.catalog.models import GiRecord
 from shop.extensions import db
 from tests.catalog.factories import make_product
-from tests.orders.factories import assert_problem
-from tests.support import make_user, token_client
+from tests.support import assert_problem, make_user, token_client
 from tests.suppliers.factories import make_supplier
 
 API = "/api/v1"

@@ -6,7 +6,8 @@ import pytest
 
 from shop.catalog.models import Product, months_to_mask
 from shop.catalog.queries import current_month
-from tests.orders.factories import assert_problem, checkout, count, state
+from tests.orders.factories import checkout, count, state
+from tests.support import assert_problem
 from shop.orders.models import Order
 
 API = "/api/v1"
@@ -19,11 +20,6 @@ def _months_from(month: int, ahead: list[int]) -> list[int]:
 @pytest.fixture
 def owner_a(world, as_user):
     return as_user(world.owner_a)
-
-
-@pytest.fixture
-def buyer(world, as_user):
-    return as_user(world.buyer)
 
 
 def take_out_of_season(owner_client, product_id: int) -> int:
