@@ -4,6 +4,8 @@ from flask_smorest import Blueprint
 from shop.accounts.auth import authenticated_user
 from shop.cart import services
 from shop.cart.schemas import CartLineCreateSchema, CartLineUpdateSchema, CartQueryArgsSchema, CartSchema
+from shop.cart import error_codes as cart_errors
+from shop.error_codes import codes_of, documents
 
 blp = Blueprint("cart", __name__, url_prefix="/api/v1", description="The shopper's cart")
 
@@ -22,6 +24,7 @@ class Cart(MethodView):
 
 @blp.route("/cart/lines")
 class CartLines(MethodView):
+    @documents(*codes_of(cart_errors))
     @blp.arguments(CartLineCreateSchema)
     @blp.response(201, CartSchema)
     def post(self, data):
@@ -30,6 +33,7 @@ class CartLines(MethodView):
 
 @blp.route("/cart/lines/<int:line_id>")
 class CartLineItem(MethodView):
+    @documents(cart_errors.INVALID_QUANTITY, cart_errors.OUT_OF_SEASON, cart_errors.INSUFFICIENT_STOCK)
     @blp.arguments(CartLineUpdateSchema)
     @blp.response(200, CartSchema)
     def patch(self, data, line_id):

@@ -14,6 +14,7 @@ from shop.checkout.pricing import Quote, price_items
 from shop.errors import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.transaction import transaction
+from shop.cart import error_codes
 
 MAX_CART_LINES = 100
 
@@ -40,14 +41,14 @@ def view_cart(*, user, address_id: int | None = None) -> CartView:
 def _check_season(sku: Sku) -> None:
     if out_of_season(sku.product):
         month = season_of(sku.product)["on_sale_again_month"]
-        raise Conflict(f"Out of season: on sale again from month {month}.", code="out_of_season",
+        raise Conflict(f"Out of season: on sale again from month {month}.", code=error_codes.OUT_OF_SEASON,
                        errors={"sku_id": [f"On sale again from month {month}."]})
 
 
 def _check_quantity(sku: Sku, quantity: int) -> None:
     problem = sku.quantity_problem(quantity)
     if problem:
-        raise ValidationFailed(problem, code="invalid_quantity", errors={"quantity": [problem]})
+        raise ValidationFailed(problem, code=error_codes.INVALID_QUANTITY, errors={"quantity": [problem]})
     if quantity > sku.stock:
         raise InsufficientStock(f"Only {sku.stock} {sku.unit} available.", errors={"quantity": [sku.stock]})
 
@@ -65,7 +66,7 @@ def add_line(*, user, sku_id: int, quantity: int) -> CartView:
             _check_quantity(sku, new_quantity)
             if line is None:
                 if db.session.scalar(select(func.count()).where(CartLine.user_id == user.id)) >= MAX_CART_LINES:
-                    raise ValidationFailed("The cart is full.", code="cart_full")
+                    raise ValidationFailed("The cart is full.", code=error_codes.CART_FULL)
                 db.session.add(CartLine(user_id=user.id, sku_id=sku_id, quantity=new_quantity))
             else:
                 line.quantity = new_quantity

@@ -138,6 +138,17 @@ class GiRecordSchema(Schema):
     reviewed_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
+class GiRecordBriefSchema(Schema):
+    """A GI record on a product card: what it says and whether the platform has verified it."""
+
+    id = fields.Integer()
+    scheme = fields.String()
+    number = fields.String()
+    protected_area = fields.String()
+    harvest_months = fields.List(fields.Integer())
+    status = fields.String()
+
+
 class GiReviewSchema(Schema):
     note = Text(500, min_length=0, load_default="", metadata={"description": "Required to reject"})
 
@@ -154,7 +165,7 @@ class ProductSummarySchema(Schema):
     min_price_fen = fields.Integer(dump_only=True)
     sales_count = fields.Integer(dump_only=True)
     cover_image = fields.Function(lambda p: p.images[0] if p.images else None, dump_only=True)
-    gi_records = fields.List(fields.Nested(GiRecordSchema(exclude=("review_note", "reviewed_at"))), dump_only=True,
+    gi_records = fields.List(fields.Nested(GiRecordBriefSchema), dump_only=True,
                              metadata={"description": "Each GI claim with its status; only verified ones are "
                                                       "vouched for by the platform"})
     gi_verified = fields.Boolean(attribute="has_verified_gi", dump_only=True)

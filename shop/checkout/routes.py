@@ -4,12 +4,15 @@ from flask_smorest import Blueprint
 from shop.accounts.auth import authenticated_user
 from shop.checkout import services
 from shop.checkout.schemas import CheckoutHeadersSchema, CheckoutResultSchema, CheckoutSchema
+from shop.checkout import error_codes as checkout_errors
+from shop.error_codes import codes_of, documents
 
 blp = Blueprint("checkout", __name__, url_prefix="/api/v1", description="Checkout")
 
 
 @blp.route("/checkout")
 class Checkout(MethodView):
+    @documents(*codes_of(checkout_errors))
     @blp.arguments(CheckoutHeadersSchema, location="headers")
     @blp.arguments(CheckoutSchema)
     @blp.response(201, CheckoutResultSchema)

@@ -27,6 +27,7 @@ from shop.orders.state import record
 from shop.payments import services as payments
 from shop.payments.models import Payment
 from shop.transaction import end_read, transaction
+from shop.checkout import error_codes
 
 
 @dataclass
@@ -47,7 +48,7 @@ def _existing(user_id: int, key: str) -> Order | None:
 def _replay(order: Order, request_fingerprint: str) -> Order:
     if order.request_fingerprint != request_fingerprint:
         raise ValidationFailed("This Idempotency-Key was used for a different request.",
-                               code="idempotency_key_reused")
+                               code=error_codes.IDEMPOTENCY_KEY_REUSED)
     return order
 
 
@@ -55,31 +56,31 @@ def _check_quote(quote: Quote, confirmations: set[int], *, payment_plan: str, de
     problem = plans.check(payment_plan, total_fen=quote.total_fen, deposit_fen=deposit_fen)
     if problem == "order_too_large":
         raise ValidationFailed("This order is larger than its payment plan can take; split it.",
-                               code="order_too_large")
+                               code=error_codes.ORDER_TOO_LARGE)
     if problem:
         raise ValidationFailed("The deposit does not fit the payment plan.", code=problem,
                                errors={"deposit_fen": ["More than nothing and less than the total."]})
     problems = quote.problems()
     if any("unavailable" in p for p in problems.values()):
-        raise Conflict("Some items are no longer on sale.", code="unavailable",
+        raise Conflict("Some items are no longer on sale.", code=error_codes.UNAVAILABLE,
                        errors={str(k): v for k, v in problems.items()})
     if any("out_of_season" in p for p in problems.values()):
         raise Conflict("Some items are out of season; a pre-sale campaign is the way to buy ahead.",
-                       code="out_of_season", errors={str(k): v for k, v in problems.items()})
+                       code=error_codes.OUT_OF_SEASON, errors={str(k): v for k, v in problems.items()})
     if any("quantity" in p for p in problems.values()):
-        raise ValidationFailed("Some quantities break the minimum or the case size.", code="invalid_quantity",
+        raise ValidationFailed("Some quantities break the minimum or the case size.", code=error_codes.INVALID_QUANTITY,
                                errors={str(k): v for k, v in problems.items()})
     if any("stock" in p for p in problems.values()):
-        raise Conflict("Not enough stock.", code="insufficient_stock", errors={str(k): v for k, v in problems.items()})
+        raise Conflict("Not enough stock.", code=error_codes.INSUFFICIENT_STOCK, errors={str(k): v for k, v in problems.items()})
     undeliverable = [g.supplier.id for g in quote.groups if g.undeliverable]
     if undeliverable:
-        raise ValidationFailed("Some suppliers do not deliver to this address.", code="undeliverable",
+        raise ValidationFailed("Some suppliers do not deliver to this address.", code=error_codes.UNDELIVERABLE,
                                errors={"address_id": [f"supplier {s}" for s in undeliverable]})
     needed = _needing_confirmation(quote)
     missing = sorted(needed - confirmations)
     if missing:
         raise ValidationFailed("Confirm that these products are not returnable without reason.",
-                               code="return_confirmation_required", errors={"return_confirmations": missing})
+                               code=error_codes.RETURN_CONFIRMATION_REQUIRED, errors={"return_confirmations": missing})
 
 
 def _needing_confirmation(quote: Quote) -> set[int]:
@@ -91,7 +92,7 @@ def _check_wording(version: str | None) -> None:
     current = RETURN_NOTICES[NEEDS_CONFIRMATION]["version"]
     if version is not None and version != current:
         raise Conflict("The return notice changed since you read it; read it again and confirm.",
-                       code="return_wording_changed", errors={"return_wording_version": [current]})
+                       code=error_codes.RETURN_WORDING_CHANGED, errors={"return_wording_version": [current]})
 
 
 def _check_unpaid_limit(user) -> None:
@@ -99,7 +100,7 @@ def _check_unpaid_limit(user) -> None:
     unpaid = db.session.scalar(select(func.count()).select_from(Order).where(
         Order.buyer_id == user.id, Order.status == "pending_payment"))
     if unpaid >= current_app.config["MAX_UNPAID_ORDERS"]:
-        raise Conflict("Pay or cancel your unpaid orders first.", code="too_many_unpaid_orders")
+        raise Conflict("Pay or cancel your unpaid orders first.", code=error_codes.TOO_MANY_UNPAID_ORDERS)
 
 
 def place_order(*, user, address_id: int, items: list[dict] | None = None, return_confirmations: list[int] = (),
@@ -138,11 +139,11 @@ def _place(*, user, address_id, items, return_confirmations, fapiao, note, idemp
         pairs = [(line.sku_id, line.quantity) for line in db.session.scalars(
             select(CartLine).where(CartLine.user_id == user.id).order_by(CartLine.id))]
         if not pairs:
-            raise ValidationFailed("The cart is empty.", code="empty_cart")
+            raise ValidationFailed("The cart is empty.", code=error_codes.EMPTY_CART)
     else:
         pairs = [(item["sku_id"], item["quantity"]) for item in items]
         if len({sku_id for sku_id, _ in pairs}) != len(pairs):
-            raise ValidationFailed("Each SKU may appear once.", code="duplicate_sku", errors={"items": ["duplicate"]})
+            raise ValidationFailed("Each SKU may appear once.", code=error_codes.DUPLICATE_SKU, errors={"items": ["duplicate"]})
 
     quote = price_items(pairs, destination_codes=addresses.destination_codes(address))
     _check_quote(quote, set(return_confirmations), payment_plan=payment_plan, deposit_fen=deposit_fen)

@@ -10,6 +10,7 @@ from shop.orders.state import IllegalTransition, move_order
 from shop.payments import services as payments
 from shop.refunds import services as refunds
 from shop.transaction import transaction
+from shop.orders import error_codes
 
 
 def cancel_order(*, user, order_id: int, reason: str = "") -> Order:
@@ -17,7 +18,7 @@ def cancel_order(*, user, order_id: int, reason: str = "") -> Order:
         order = get_order(user=user, order_id=order_id)
         if not order.can_cancel():
             raise IllegalTransition(f"An order that is {order.status} can no longer be cancelled.",
-                                    code="order_not_cancellable")
+                                    code=error_codes.ORDER_NOT_CANCELLABLE)
         move_order(order, "cancelled", actor_id=user.id, values={"cancelled_at": utcnow()}, reason=reason)
         cancel_fulfillments(order)
         stock.release(stock_lines(order), order_id=order.id, actor_id=user.id)

@@ -14,6 +14,7 @@ from shop.orders.state import IllegalTransition, move_fulfillment, record
 from shop.pagination import SortKey, keyset_page
 from shop.transaction import transaction
 from shop.suppliers.services import is_member, member_supplier_ids
+from shop.orders import error_codes
 
 SHIPPABLE_ORDER_STATUSES = ("paid", "fulfilling")
 NOT_YET_SUPPLIERS_BUSINESS = ("pending_payment", "deposit_paid", "awaiting_approval", "rejected")
@@ -58,7 +59,7 @@ def ship(*, user, fulfillment_id: int, carrier: str, tracking_number: str) -> Fu
         fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id)
         order = fulfillment.order
         if order.status not in SHIPPABLE_ORDER_STATUSES:
-            raise IllegalTransition(f"An order that is {order.status} cannot be shipped.", code="order_not_shippable")
+            raise IllegalTransition(f"An order that is {order.status} cannot be shipped.", code=error_codes.ORDER_NOT_SHIPPABLE)
         move_fulfillment(fulfillment, "shipped", values={"carrier": carrier, "tracking_number": tracking_number,
                                                          "shipped_at": utcnow()})
         record(order.id, events.FULFILLMENT_SHIPPED, actor_id=user.id, fulfillment_id=fulfillment.id,

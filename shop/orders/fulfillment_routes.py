@@ -1,6 +1,8 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shop.orders import error_codes as order_errors
+from shop.error_codes import documents
 from shop.accounts.auth import authenticated_user
 from shop.orders import fulfillment as services
 from shop.orders.schemas import (FulfillmentQueryArgsSchema, ShipSchema, SupplierFulfillmentPageSchema,
@@ -27,6 +29,7 @@ class FulfillmentItem(MethodView):
 
 @blp.route("/fulfillments/<int:fulfillment_id>/ship")
 class FulfillmentShip(MethodView):
+    @documents(order_errors.ORDER_NOT_SHIPPABLE, order_errors.ILLEGAL_FULFILLMENT_TRANSITION, order_errors.FULFILLMENT_STATE_CHANGED)
     @blp.arguments(ShipSchema)
     @blp.response(200, SupplierFulfillmentSchema)
     def post(self, data, fulfillment_id):
@@ -35,6 +38,7 @@ class FulfillmentShip(MethodView):
 
 @blp.route("/fulfillments/<int:fulfillment_id>/deliver")
 class FulfillmentDeliver(MethodView):
+    @documents(order_errors.ILLEGAL_FULFILLMENT_TRANSITION, order_errors.FULFILLMENT_STATE_CHANGED)
     @blp.response(200, SupplierFulfillmentSchema)
     def post(self, fulfillment_id):
         return services.deliver(user=authenticated_user(), fulfillment_id=fulfillment_id)

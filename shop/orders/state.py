@@ -7,6 +7,7 @@ from sqlalchemy import update
 from shop.errors import Conflict
 from shop.extensions import db
 from shop.orders.models import Fulfillment, Order, OrderEvent
+from shop.orders import error_codes
 
 
 class IllegalTransition(Conflict):
@@ -23,9 +24,9 @@ def move_order(order: Order, to: str, *, actor_id: int | None = None, event: str
     """Move the order to `to` or raise IllegalTransition (also when another request moved it first)."""
     if not order.can_move_to(to):
         raise IllegalTransition(f"An order that is {order.status} cannot become {to}.",
-                                code="illegal_order_transition")
+                                code=error_codes.ILLEGAL_ORDER_TRANSITION)
     if not try_move_order(order, to, actor_id=actor_id, event=event, values=values, **event_data):
-        raise IllegalTransition("The order changed meanwhile; reload it.", code="order_state_changed")
+        raise IllegalTransition("The order changed meanwhile; reload it.", code=error_codes.ORDER_STATE_CHANGED)
 
 
 def try_move_order(order: Order, to: str, *, actor_id: int | None = None, event: str | None = None,
@@ -46,9 +47,9 @@ def try_move_order(order: Order, to: str, *, actor_id: int | None = None, event:
 def move_fulfillment(fulfillment: Fulfillment, to: str, *, values: dict | None = None) -> None:
     if not fulfillment.can_move_to(to):
         raise IllegalTransition(f"A fulfilment that is {fulfillment.status} cannot become {to}.",
-                                code="illegal_fulfillment_transition")
+                                code=error_codes.ILLEGAL_FULFILLMENT_TRANSITION)
     result = db.session.execute(update(Fulfillment).where(Fulfillment.id == fulfillment.id,
                                                           Fulfillment.status == fulfillment.status)
                                 .values(status=to, **(values or {})))
     if result.rowcount != 1:
-        raise IllegalTransition("The fulfilment changed meanwhile; reload it.", code="fulfillment_state_changed")
+        raise IllegalTransition("The fulfilment changed meanwhile; reload it.", code=error_codes.FULFILLMENT_STATE_CHANGED)

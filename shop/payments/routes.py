@@ -5,12 +5,15 @@ from flask_smorest import Blueprint
 from shop.accounts.auth import authenticated_user, public
 from shop.payments import services
 from shop.payments.schemas import BankTransferSchema, PaymentSchema, PaymentWithSecretSchema, WebhookResultSchema
+from shop.payments import error_codes as payment_errors
+from shop.error_codes import documents
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Payments of orders, and provider callbacks")
 
 
 @blp.route("/orders/<int:order_id>/payment")
 class OrderPayment(MethodView):
+    @documents(payment_errors.ORDER_NOT_PAYABLE, payment_errors.PAYMENT_IN_PROGRESS, payment_errors.NOT_CARD_PAYABLE)
     @blp.response(200, PaymentWithSecretSchema)
     def post(self, order_id):
         """Create (once) or return the PaymentIntent of the part now due: retry here if checkout could not reach
@@ -28,6 +31,7 @@ class OrderPayments(MethodView):
 
 @blp.route("/orders/<int:order_id>/bank-transfers")
 class OrderBankTransfers(MethodView):
+    @documents(payment_errors.ORDER_NOT_PAYABLE, payment_errors.NOT_TRANSFER_PAYABLE, payment_errors.OVERPAYMENT, payment_errors.DUPLICATE_BANK_REFERENCE)
     @blp.arguments(BankTransferSchema)
     @blp.response(201, PaymentSchema)
     def post(self, data, order_id):
@@ -49,6 +53,7 @@ class StripeWebhook(MethodView):
                  "properties": {"id": {"type": "string"}, "type": {"type": "string"},
                                 "data": {"type": "object"}}}}}},
              description="Stripe events, signed. 400 invalid_signature or invalid_event changes nothing.")
+    @documents(payment_errors.INVALID_SIGNATURE, payment_errors.INVALID_EVENT)
     @public
     def post(self):
         return services.handle_webhook(payload=request.get_data(cache=False), headers=request.headers)

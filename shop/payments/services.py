@@ -24,6 +24,7 @@ from shop.payments.gateway import Intent, InvalidWebhook, MalformedEvent, get_ga
 from shop.payments.models import Payment, ProcessedWebhookEvent
 from shop.refunds import services as refunds
 from shop.transaction import Transaction, end_read, transaction
+from shop.payments import error_codes
 
 CLAIM_TIMEOUT = dt.timedelta(seconds=60)
 PAID_OUTCOMES = {"paid": "paid", "deposit_paid": "deposit_paid", "partly_paid": "partly_paid"}
@@ -53,10 +54,10 @@ def _due_card_payment(order_id: int) -> Payment:
                                                                  Payment.provider == "stripe")
                                            .order_by(Payment.id.desc()))
                 if latest is None:
-                    raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_not_payable")
+                    raise Conflict(f"An order that is {order.status} cannot be paid.", code=error_codes.ORDER_NOT_PAYABLE)
                 return latest
             if "stripe" not in due.part.providers:
-                raise Conflict("This order is paid by bank transfer.", code="not_card_payable")
+                raise Conflict("This order is paid by bank transfer.", code=error_codes.NOT_CARD_PAYABLE)
             payment = card_payment(order_id, due.part.kind)
             if payment is None:
                 payment = Payment(order_id=order_id, provider="stripe", kind=due.part.kind, slot=due.part.kind,
@@ -89,7 +90,7 @@ def ensure_intent(*, order_id: int, wait_seconds: float = 10.0) -> Payment:
         if _claim(payment.id):
             return _create_intent(payment.id)
         if time.monotonic() > deadline:
-            raise Conflict("The payment is being set up; retry shortly.", code="payment_in_progress")
+            raise Conflict("The payment is being set up; retry shortly.", code=error_codes.PAYMENT_IN_PROGRESS)
         time.sleep(0.05)
         end_read()
         db.session.refresh(payment)
@@ -109,7 +110,7 @@ def _create_intent(payment_id: int) -> Payment:
     order = orders.load_order(payment.order_id)
     if order.status not in plans.PAYABLE_STATUSES:
         _unclaim(payment.id)
-        raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_not_payable")
+        raise Conflict(f"An order that is {order.status} cannot be paid.", code=error_codes.ORDER_NOT_PAYABLE)
     request = dict(amount_fen=payment.amount_fen, currency=payment.currency,
                    idempotency_key=f"order:{order.id}:pi:{payment.kind}",  # a retry returns the same intent
                    metadata={"order_id": str(order.id), "order_number": order.number, "payment_id": str(payment.id),
@@ -210,9 +211,9 @@ def handle_webhook(*, payload: bytes, headers) -> dict:
     try:
         event = get_gateway("stripe").parse_webhook(payload, headers)
     except MalformedEvent as error:
-        raise ShopError(f"Unexpected event: {error}", code="invalid_event") from None
+        raise ShopError(f"Unexpected event: {error}", code=error_codes.INVALID_EVENT) from None
     except InvalidWebhook as error:
-        raise ShopError(f"Invalid webhook: {error}", code="invalid_signature") from None
+        raise ShopError(f"Invalid webhook: {error}", code=error_codes.INVALID_SIGNATURE) from None
     try:
         with transaction() as tx:
             processed = ProcessedWebhookEvent(provider="stripe", event_id=event.id, event_type=event.type)
@@ -289,13 +290,13 @@ def record_bank_transfer(*, user, order_id: int, amount_fen: int, value_date: dt
     """An operator records a bank transfer that the center's account received for an order (对公转账)."""
     if not user.is_platform_admin:
         raise NotFound("No such order.")
-    with transaction(conflict="duplicate_bank_reference", conflict_detail="This bank reference is recorded already."):
+    with transaction(conflict=error_codes.DUPLICATE_BANK_REFERENCE, conflict_detail="This bank reference is recorded already."):
         order = orders.get_order(user=user, order_id=order_id)
         due = plans.due_part(order)
         if due is None:
-            raise Conflict(f"An order that is {order.status} takes no payment.", code="order_not_payable")
+            raise Conflict(f"An order that is {order.status} takes no payment.", code=error_codes.ORDER_NOT_PAYABLE)
         if "bank_transfer" not in due.part.providers:
-            raise Conflict("This order is paid by card.", code="not_transfer_payable")
+            raise Conflict("This order is paid by card.", code=error_codes.NOT_TRANSFER_PAYABLE)
         if amount_fen > order.due_fen:
             raise _overpayment(order.due_fen)
         payment = Payment(order_id=order.id, provider="bank_transfer", kind=due.part.kind, status="succeeded",
@@ -313,5 +314,5 @@ def record_bank_transfer(*, user, order_id: int, amount_fen: int, value_date: dt
 
 
 def _overpayment(due_fen: int) -> ValidationFailed:
-    return ValidationFailed("That is more than the order still owes.", code="overpayment",
+    return ValidationFailed("That is more than the order still owes.", code=error_codes.OVERPAYMENT,
                             errors={"amount_fen": [f"At most {due_fen}."]})

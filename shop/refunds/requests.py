@@ -19,6 +19,7 @@ from shop.orders.services import get_order
 from shop.refunds import services
 from shop.refunds.models import Refund, RefundLine
 from shop.transaction import transaction
+from shop.refunds import error_codes
 
 CHINA = ZoneInfo("Asia/Shanghai")
 NO_REASON_DAYS = 7
@@ -48,16 +49,16 @@ def _check_eligible(order: Order, line: OrderLine, fulfillment: Fulfillment, kin
                     today: dt.date) -> None:
     if fulfillment.status != "delivered" or fulfillment.delivered_at is None:
         raise Conflict("Refunds are asked for after delivery; cancel the order before shipment instead.",
-                       code="not_delivered")
+                       code=error_codes.NOT_DELIVERED)
     if kind == "no_reason_return":
         confirmed_exclusion = line.return_policy == "excluded_with_confirmation" and \
             line.product_id in confirmed_product_ids(order.return_confirmations)
         if line.return_policy in ("excluded_fresh", "excluded_custom") or confirmed_exclusion:
-            raise Conflict(f"{line.product_name} is not returnable without a reason.", code="not_returnable")
+            raise Conflict(f"{line.product_name} is not returnable without a reason.", code=error_codes.NOT_RETURNABLE)
         if today > no_reason_deadline(fulfillment.delivered_at):
-            raise Conflict("The 7-day no-reason return period is over.", code="return_window_closed")
+            raise Conflict("The 7-day no-reason return period is over.", code=error_codes.RETURN_WINDOW_CLOSED)
     if kind == "quality_claim" and (line.return_policy in FRESH_POLICIES or line.cold_chain) and not photo_urls:
-        raise ValidationFailed("A quality claim on fresh produce needs photos.", code="photos_required",
+        raise ValidationFailed("A quality claim on fresh produce needs photos.", code=error_codes.PHOTOS_REQUIRED,
                                errors={"photo_urls": ["At least one photo."]})
 
 
@@ -83,21 +84,21 @@ def _request(*, user, order_id, kind, items, reason, photo_urls, today) -> list[
     for index, item in enumerate(items):
         line = lines.get(item["order_line_id"])
         if line is None:
-            raise ValidationFailed("No such line on this order.", code="invalid_line",
+            raise ValidationFailed("No such line on this order.", code=error_codes.INVALID_LINE,
                                    errors={f"items.{index}.order_line_id": ["Not a line of this order."]})
         if item["quantity"] > line.quantity:
-            raise ValidationFailed("More than was bought.", code="invalid_quantity",
+            raise ValidationFailed("More than was bought.", code=error_codes.INVALID_QUANTITY,
                                    errors={f"items.{index}.quantity": [f"At most {line.quantity}."]})
         _check_eligible(order, line, fulfillments[line.fulfillment_id], kind, list(photo_urls), today)
         amount = line.unit_price_fen * item["quantity"]
         if amount > line.paid_fen - line.refunded_fen - open_amounts[line.id]:
-            raise Conflict("That is more than is left to refund on this line.", code="refund_exceeds_paid")
+            raise Conflict("That is more than is left to refund on this line.", code=error_codes.REFUND_EXCEEDS_PAID)
         by_fulfillment[line.fulfillment_id].append(RefundLine(fulfillment_id=line.fulfillment_id,
                                                               order_line_id=line.id, quantity=item["quantity"],
                                                               amount_fen=amount))
     asked = sum(line.amount_fen for lines_ in by_fulfillment.values() for line in lines_)
     if asked > order.refundable_fen - sum(open_amounts.values()):
-        raise Conflict("That is more than is left to refund on this order.", code="refund_exceeds_paid")
+        raise Conflict("That is more than is left to refund on this order.", code=error_codes.REFUND_EXCEEDS_PAID)
     refunds = []
     for fulfillment_id, refund_lines in by_fulfillment.items():
         fulfillment = fulfillments[fulfillment_id]

@@ -1,6 +1,8 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shop.refunds import error_codes as refund_errors
+from shop.error_codes import documents
 from shop.accounts.auth import authenticated_user
 from shop.refunds import requests, services
 from shop.refunds.schemas import (OperatorRefundSchema, RefundDecisionSchema, RefundPageSchema,
@@ -16,6 +18,7 @@ class OrderRefunds(MethodView):
     def get(self, order_id):
         return services.list_order_refunds(user=authenticated_user(), order_id=order_id)
 
+    @documents(refund_errors.NOT_DELIVERED, refund_errors.NOT_RETURNABLE, refund_errors.RETURN_WINDOW_CLOSED, refund_errors.REFUND_EXCEEDS_PAID, refund_errors.PHOTOS_REQUIRED, refund_errors.INVALID_LINE, refund_errors.INVALID_QUANTITY)
     @blp.arguments(RefundRequestSchema)
     @blp.response(201, RefundSchema(many=True))
     def post(self, data, order_id):
@@ -25,6 +28,7 @@ class OrderRefunds(MethodView):
 
 @blp.route("/orders/<int:order_id>/operator-refunds")
 class OperatorRefunds(MethodView):
+    @documents(refund_errors.REFUND_EXCEEDS_PAID)
     @blp.arguments(OperatorRefundSchema)
     @blp.response(201, RefundSchema)
     def post(self, data, order_id):
@@ -43,6 +47,7 @@ class SupplierRefunds(MethodView):
 
 @blp.route("/refunds/<int:refund_id>/decision")
 class RefundDecision(MethodView):
+    @documents(refund_errors.REFUND_ALREADY_DECIDED, refund_errors.REFUND_STATE_CHANGED, refund_errors.REFUND_EXCEEDS_REQUEST)
     @blp.arguments(RefundDecisionSchema)
     @blp.response(200, RefundSchema)
     def post(self, data, refund_id):
@@ -51,6 +56,7 @@ class RefundDecision(MethodView):
 
 @blp.route("/refunds/<int:refund_id>/transfers")
 class RefundTransfers(MethodView):
+    @documents(refund_errors.REFUND_PART_NOT_AWAITING_TRANSFER, refund_errors.REFUND_STATE_CHANGED)
     @blp.arguments(RefundTransferSchema)
     @blp.response(200, RefundSchema)
     def post(self, data, refund_id):

@@ -27,6 +27,7 @@ from shop.payments import refunding as payments
 from shop.refunds.models import Refund, RefundLine, RefundPart
 from shop.suppliers.services import is_member, member_supplier_ids
 from shop.transaction import Transaction, transaction
+from shop.refunds import error_codes
 
 
 def refund_query():
@@ -50,7 +51,7 @@ def _move(refund: Refund, to: str, **values) -> bool:
 
 
 def _exceeds(detail: str = "That is more than was paid minus what was refunded.") -> Conflict:
-    return Conflict(detail, code="refund_exceeds_paid")
+    return Conflict(detail, code=error_codes.REFUND_EXCEEDS_PAID)
 
 
 def _reserve(order_id: int, shares: list[Share], *, payment_id: int | None = None
@@ -126,11 +127,11 @@ def decide_refund(*, user, refund_id: int, approve: bool, note: str = "", amount
         decided = "approved" if approve else "rejected"
         values = dict(decided_by_id=user.id, decided_at=utcnow(), decision_note=note)
         if not _move(refund, decided, **values):
-            raise Conflict(f"This refund is already {refund.status}.", code="refund_already_decided")
+            raise Conflict(f"This refund is already {refund.status}.", code=error_codes.REFUND_ALREADY_DECIDED)
         if approve:
             amount = refund.amount_fen if amount_fen is None else amount_fen
             if amount > refund.amount_fen:
-                raise ValidationFailed("More than was asked for.", code="refund_exceeds_request",
+                raise ValidationFailed("More than was asked for.", code=error_codes.REFUND_EXCEEDS_REQUEST,
                                        errors={"amount_fen": [f"At most {refund.amount_fen}."]})
             # The lines asked for, scaled down to the amount approved.
             refund.lines, refund.parts = _reserve(refund.order_id, ledger.scale(shares_of(refund), amount))
@@ -230,12 +231,12 @@ def record_refund_transfer(*, user, refund_id: int, part_id: int, reference: str
         if part is None:
             raise NotFound("No such refund part.")
         if part.status != "awaiting_transfer":
-            raise IllegalTransition(f"This part is {part.status}.", code="refund_part_not_awaiting_transfer")
+            raise IllegalTransition(f"This part is {part.status}.", code=error_codes.REFUND_PART_NOT_AWAITING_TRANSFER)
         if db.session.execute(update(RefundPart).where(RefundPart.id == part.id,
                                                        RefundPart.status == "awaiting_transfer")
                               .values(status="succeeded", provider_ref=reference, value_date=value_date,
                                       recorded_by_id=user.id, completed_at=utcnow())).rowcount != 1:
-            raise IllegalTransition("The part changed meanwhile; reload it.", code="refund_state_changed")
+            raise IllegalTransition("The part changed meanwhile; reload it.", code=error_codes.REFUND_STATE_CHANGED)
         events.refund_transfer_recorded(refund.order_id, actor_id=user.id, refund_id=refund.id, part_id=part.id,
                                         reference=reference)
         _finish(refund)
