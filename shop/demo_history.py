@@ -140,7 +140,7 @@ def _sku_ids() -> dict[tuple[str, str], tuple[int, int, str]]:
     return {(name, spec): (sku_id, product_id, policy) for name, spec, sku_id, product_id, policy in rows}
 
 
-def _run(order_plan: PlannedOrder, shopper: User, admin: User, shipper: User, skus: dict) -> Order | None:
+def _run(order_plan: PlannedOrder, shopper: User, admin: User, shipper: User, skus: dict) -> Order:
     items = [(skus[(name, spec)], qty) for name, spec, qty in order_plan.items]
     confirmations = sorted({product_id for (_, product_id, policy), _ in items
                             if policy == "excluded_with_confirmation"})
