@@ -17,6 +17,8 @@ DEMO_ACCOUNTS = [
     {"role": "supplier owner", "email": "coop@demo.sanxia.test", "name": "巫山果农合作社负责人 (demo)"},
     {"role": "supplier staff", "email": "staff@demo.sanxia.test", "name": "合作社店员 (demo)"},
     {"role": "supplier owner 2", "email": "fengjie@demo.sanxia.test", "name": "奉节脐橙企业负责人 (demo)"},
+    # Staff of every demo supplier: sets their shipping rules and ships the demo history's orders.
+    {"role": "supplier shipping", "email": "shipping@demo.sanxia.test", "name": "供货企业发货员 (demo)"},
 ]
 DEMO_ADDRESS = {"recipient": "张三 (demo)", "mobile": "+8613800000000", "region_code": "320102",
                 "detail": "南京市玄武区中山路 1 号 (demo)"}
@@ -34,8 +36,10 @@ def ensure_user(account: dict) -> User:
 
 
 def load_demo_data() -> dict:
-    """Idempotent, and one unit of work: every demo row or none (the services called join it)."""
+    """Idempotent. The accounts and catalog are one unit of work (every row or none); the order history comes
+    after its commit, each order in its own units of work as real orders are (refunds run after commit)."""
     from shop.catalog.demo_data import load_demo_catalog
+    from shop.demo_history import load_demo_history
 
     with transaction():
         users = {account["role"]: ensure_user(account) for account in DEMO_ACCOUNTS}
@@ -44,4 +48,6 @@ def load_demo_data() -> dict:
         shopper = users["shopper"]
         if not list_addresses(user=shopper):
             create_address(user=shopper, is_default=True, **DEMO_ADDRESS)
-    return {"users": len(users), **catalog}
+    history = load_demo_history(admin=users["platform admin"], shipper=users["supplier shipping"],
+                                ensure_user=ensure_user)
+    return {"users": len(users), **catalog, **history}

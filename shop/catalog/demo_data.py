@@ -36,6 +36,9 @@ DEMO_SUPPLIERS = [
     ("fengdu", "丰都县锦橙种植专业合作社（演示）", "cooperative", "500230", "93"),
     ("yunyang", "云阳县泥溪镇黑木耳专业合作社（演示）", "cooperative", "500235", "93"),
     ("yunyang_tcm", "云阳县三峡中药饮片有限公司（演示）", "processor", "500235", "91"),
+    # 玫瑰香橙's grower is not in the reference: a generic demo cooperative of the district, not 天生云阳 (the
+    # county's public brand) nor the wood-ear cooperative. Appended: the serials above stay as they were.
+    ("yunyang_citrus", "云阳县柑橘种植专业合作社（演示）", "cooperative", "500235", "93"),
 ]
 
 
@@ -116,12 +119,14 @@ DEMO_PRODUCTS = [
          subtitle="青杠树段木栽培 干木耳", sale_months=ALL_YEAR, shelf_life_days=720, storage="干燥密封",
          description="云阳县泥溪镇青杠树段木黑木耳，农产品地理标志（2019）。" + PLACEHOLDER_NOTE,
          gi=_gi("agricultural_gi", "AGI2019-demo", "重庆市云阳县"), skus=[_sku("250g 袋装", 300, 3900, 200, unit="袋")]),
-    dict(supplier="yunyang", name="玫瑰香橙", category="citrus", district="500235", **FRESH, subtitle="天生云阳 香橙",
+    dict(supplier="yunyang_citrus", name="玫瑰香橙", category="citrus", district="500235", **FRESH, subtitle="冬季香橙",
          sale_months=[11, 12, 1, 2], shelf_life_days=30, storage="阴凉通风", description="玫瑰香橙。" + UNVERIFIED_NOTE,
          skus=[_sku("5斤装", 2500, 4990, 120)]),
-    # TCM decoction pieces really need a drug production licence; the SC-format number is the platform's record.
+    # TCM decoction pieces really need a drug production licence (药品生产许可证), which no food category of the
+    # SC catalogue covers; the platform still records an SC-format number, so the demo one uses 131 (其他食品,
+    # the catalogue's catch-all) rather than claim a food category it is not (the old 124 is 糕点).
     dict(supplier="yunyang_tcm", name="云阳中药饮片（机构采购装）", category="tcm-decoction-pieces", district="500235",
-         product_type="tcm_decoction", sc_license_number="SC12450023500012", return_policy="excluded_with_confirmation",
+         product_type="tcm_decoction", sc_license_number="SC13150023500012", return_policy="excluded_with_confirmation",
          subtitle="医院、机构集中采购规格", sale_months=ALL_YEAR, shelf_life_days=730, storage="阴凉干燥",
          description="云阳中药饮片，供医院等机构集中采购。", skus=[_sku("1kg 袋装 ×10", 10500, 98000, 60, unit="件",
                                                                  price_tiers=[{"min_qty": 20, "price_fen": 92000}])]),

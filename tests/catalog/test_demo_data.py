@@ -60,3 +60,28 @@ def test_demo_accounts_manage_the_wushan_cooperative():
     found = queries.list_public_products(limit=20, cursor=None, q="wscl")
     assert [p.name for p in found["items"]] == []
     assert [p.name for p in queries.list_public_products(limit=50, cursor=None, q="脐橙")["items"]] == ["奉节脐橙"]
+
+
+# 《食品生产许可分类目录》 (2016): the three digits after "SC" are the food category. Per demo category slug, the code
+# its SC numbers must carry. TCM decoction pieces are drugs, outside the food catalogue: the catch-all 131.
+SC_FOOD_CATEGORY = {"cured-meat": "104",        # 肉制品 (腌腊肉制品)
+                    "zhacai": "116",            # 蔬菜制品 (酱腌菜)
+                    "condiments": "103",        # 调味品
+                    "tea": "114",               # 茶叶及相关制品
+                    "bee-products": "126",      # 蜂产品
+                    "grain-oil": "101",         # 粮食加工品
+                    "walnuts": "118",           # 炒货食品及坚果制品
+                    "tcm-decoction-pieces": "131"}  # 其他食品 (placeholder: really a drug licence)
+
+
+def test_every_demo_sc_number_names_its_products_food_category_and_origin_county():
+    from shop.catalog.demo_data import DEMO_PRODUCTS
+
+    with_sc = [spec for spec in DEMO_PRODUCTS if spec.get("sc_license_number")]
+    assert with_sc
+    for spec in with_sc:
+        number = spec["sc_license_number"]
+        assert len(number) == 16 and number[:2] == "SC" and number[2:].isdigit(), number
+        assert spec["category"] in SC_FOOD_CATEGORY, f"{spec['name']}: no SC food category for {spec['category']}"
+        assert number[2:5] == SC_FOOD_CATEGORY[spec["category"]], (spec["name"], number)
+        assert number[5:11] == spec["district"], (spec["name"], number)  # 2 province, 2 city, 2 county

@@ -1,0 +1,243 @@
+"""Demo history: shipping rules for the demo suppliers and six months of demo orders, so that `make run` shows a
+shop that has been trading (the statistics need orders spread over months).
+
+Every order goes through the real services (place_order, record_bank_transfer, ship, deliver, request_refund /
+decide_refund / operator_refund, record_refund_transfer), so the ledger invariants hold as for any order. The
+orders are paid by bank transfer (对公转账 plan): it is the one payment path that needs no provider, so loading
+works without localstripe and in a few seconds. The services stamp "now"; one step at the end
+(`_backdate`) moves each new order's timestamps to its planned day.
+
+Deterministic: the plan comes from a fixed seed. Idempotent: every order has an Idempotency-Key
+(`demo-history-NNN`); an order whose key exists is skipped whole.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from shop.accounts.models import User
+from shop.addresses.services import create_address, list_addresses
+from shop.catalog.models import Product, Sku
+from shop.checkout.services import place_order
+from shop.database import utcnow
+from shop.extensions import db
+from shop.orders import fulfillment as fulfilment
+from shop.orders.models import Fulfillment, Order, OrderEvent, OrderLine
+from shop.payments import services as payments
+from shop.payments.models import Payment
+from shop.refunds import services as refunds
+from shop.refunds.models import Refund, RefundPart
+from shop.refunds.requests import request_refund
+from shop.suppliers import services as suppliers
+from shop.suppliers.models import ShippingRule, Supplier, SupplierMember
+from shop.transaction import transaction
+
+SEED = 20260601
+ORDER_COUNT = 48
+DAYS_BACK = 180  # six months before the load
+KEY_PREFIX = "demo-history-"
+
+# Shoppers of the provinces that support the demo suppliers' districts (support_pairs.csv: 江苏→云阳,
+# 浙江→涪陵, 广东→巫山, 辽宁/沈阳→奉节, 四川→开州, 吉林→巫溪, 河北→丰都) and of Chongqing itself.
+# (email local part, name, home region, address county, address detail)
+DEMO_SHOPPERS = [
+    ("buyer.jiangsu", "陈静 (demo)", "320100", "320104", "南京市秦淮区中华路 8 号 (demo)"),
+    ("buyer.zhejiang", "王磊 (demo)", "330100", "330106", "杭州市西湖区文三路 90 号 (demo)"),
+    ("buyer.guangdong", "李娜 (demo)", "440300", "440305", "深圳市南山区科技园南路 2 号 (demo)"),
+    ("buyer.liaoning", "刘洋 (demo)", "210100", "210102", "沈阳市和平区南京北街 6 号 (demo)"),
+    ("buyer.sichuan", "杨帆 (demo)", "510000", "510104", "成都市锦江区红星路 3 号 (demo)"),
+    ("buyer.jilin", "赵敏 (demo)", "220000", "220102", "长春市南关区人民大街 12 号 (demo)"),
+    ("buyer.hebei", "孙伟 (demo)", "130000", "130102", "石家庄市长安区中山东路 5 号 (demo)"),
+    ("buyer.chongqing", "周琳 (demo)", "500000", "500103", "重庆市渝中区解放碑民族路 1 号 (demo)"),
+    ("buyer.wanzhou", "吴刚 (demo)", "500101", "500101", "重庆市万州区高笋塘 18 号 (demo)"),
+]
+DEMO_DOMAIN = "demo.sanxia.test"
+
+# Per supplier key: (base fee, base weight g, per extra kg, cold-chain surcharge, free over). Fresh fruit pays a
+# cold-chain surcharge; free shipping above a demo threshold, so the history has both kinds of order.
+SHIPPING_RULES = {
+    "wushan": (1200, 3000, 300, 800, 19900), "fengjie": (1000, 5000, 200, 600, 15900),
+    "kaizhou": (1000, 5000, 200, 600, None), "fuling_zhacai": (800, 1000, 200, 0, 9900),
+    "fuling_coop": (1000, 3000, 300, 800, None), "wuxi": (1000, 1000, 300, 0, 12900),
+    "fengdu": (1000, 5000, 200, 600, None), "yunyang": (800, 1000, 200, 0, 9900),
+    "yunyang_tcm": (0, 20000, 100, 0, None), "yunyang_citrus": (1000, 5000, 200, 600, None),
+}
+CARRIERS = ["顺丰速运", "中国邮政 EMS", "京东物流", "中通快递"]
+# What happens to an order after it is paid, and how often (weights). Months-old orders have all arrived; only
+# the newest ones are still on their way or waiting to be shipped (IN_FLIGHT, newest last).
+OUTCOMES = [("delivered", 80), ("partial_refund", 12), ("full_refund", 8)]
+IN_FLIGHT = ["shipped", "paid", "shipped", "paid"]
+
+
+@dataclass
+class PlannedOrder:
+    index: int
+    shopper: int                     # index into DEMO_SHOPPERS
+    items: list[tuple[str, str, int]]  # (product name, sku spec, quantity)
+    placed_at: dt.datetime
+    outcome: str
+    carrier: str
+
+
+def plan_orders(products: list[tuple[str, str]], *, now: dt.datetime) -> list[PlannedOrder]:
+    """The order plan from the fixed seed: the same products, quantities, shoppers and days on every run."""
+    rng = random.Random(SEED)
+    plan = []
+    for index in range(ORDER_COUNT):
+        picks = rng.sample(products, rng.choice((1, 1, 1, 2)))
+        days_ago = DAYS_BACK - (index * DAYS_BACK) // ORDER_COUNT - rng.randint(0, 2)
+        placed_at = (now - dt.timedelta(days=max(days_ago, 1), hours=rng.randint(0, 10), minutes=rng.randint(0, 59)))
+        outcome = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
+        in_flight = index - (ORDER_COUNT - len(IN_FLIGHT))
+        plan.append(PlannedOrder(
+            index=index, shopper=rng.randrange(len(DEMO_SHOPPERS)),
+            items=[(name, spec, rng.choice((1, 1, 2))) for name, spec in picks], placed_at=placed_at,
+            outcome=IN_FLIGHT[in_flight] if in_flight >= 0 else outcome,
+            carrier=rng.choice(CARRIERS)))
+    return plan
+
+
+def _ensure_shoppers(ensure_user) -> list[User]:
+    shoppers = []
+    for local, name, home, county, detail in DEMO_SHOPPERS:
+        user = ensure_user({"email": f"{local}@{DEMO_DOMAIN}", "name": name, "home": home})
+        if not list_addresses(user=user):
+            create_address(user=user, is_default=True, recipient=name, mobile="+8613900000000", region_code=county,
+                           detail=detail)
+        shoppers.append(user)
+    return shoppers
+
+
+def _ensure_shipper(shipper: User, supplier_ids: list[int]) -> None:
+    """The demo shipping clerk works for every demo supplier: ship and deliver need a member of the supplier."""
+    with transaction():
+        have = set(db.session.scalars(select(SupplierMember.supplier_id).where(SupplierMember.user_id == shipper.id)))
+        for supplier_id in supplier_ids:
+            if supplier_id not in have:
+                db.session.add(SupplierMember(supplier_id=supplier_id, user_id=shipper.id, role="staff"))
+
+
+def ensure_shipping_rules(shipper: User, suppliers_by_key: dict[str, int]) -> int:
+    """A rule for every demo supplier that has none (an owner's own rule is kept). Returns rules added."""
+    added = 0
+    for key, supplier_id in suppliers_by_key.items():
+        if key not in SHIPPING_RULES or db.session.get(ShippingRule, supplier_id) is not None:
+            continue
+        base, weight, extra, cold, free_over = SHIPPING_RULES[key]
+        suppliers.set_shipping_rule(user=shipper, supplier_id=supplier_id, base_fee_fen=base, base_weight_g=weight,
+                                    per_extra_kg_fen=extra, cold_chain_surcharge_fen=cold, free_over_fen=free_over)
+        added += 1
+    return added
+
+
+def _sku_ids() -> dict[tuple[str, str], tuple[int, int, str]]:
+    """(product name, sku spec) → (sku id, product id, return policy) of the demo catalog."""
+    rows = db.session.execute(select(Product.name, Sku.spec, Sku.id, Product.id, Product.return_policy)
+                              .join(Sku, Sku.product_id == Product.id).where(Product.is_demo.is_(True)))
+    return {(name, spec): (sku_id, product_id, policy) for name, spec, sku_id, product_id, policy in rows}
+
+
+def _run(order_plan: PlannedOrder, shopper: User, admin: User, shipper: User, skus: dict) -> Order:
+    items = [(skus[(name, spec)], qty) for name, spec, qty in order_plan.items]
+    confirmations = sorted({product_id for (_, product_id, policy), _ in items
+                            if policy == "excluded_with_confirmation"})
+    address_id = list_addresses(user=shopper)[0].id
+    order = place_order(user=shopper, address_id=address_id, payment_plan="bank_transfer",
+                        items=[{"sku_id": sku_id, "quantity": qty} for (sku_id, _, _), qty in items],
+                        return_confirmations=confirmations, idempotency_key=f"{KEY_PREFIX}{order_plan.index:03d}",
+                        note="演示订单")
+    day = order_plan.placed_at.date()
+    payments.record_bank_transfer(user=admin, order_id=order.id, amount_fen=order.total_fen, value_date=day,
+                                  reference=f"DEMO-BANK-{order_plan.index:03d}")
+    if order_plan.outcome == "paid":
+        return order
+    fulfilment_ids = list(db.session.scalars(select(Fulfillment.id).where(Fulfillment.order_id == order.id)
+                                             .order_by(Fulfillment.id)))
+    for n, fulfilment_id in enumerate(fulfilment_ids):
+        fulfilment.ship(user=shipper, fulfillment_id=fulfilment_id, carrier=order_plan.carrier,
+                        tracking_number=f"DEMO{order_plan.index:04d}{n}")
+    if order_plan.outcome == "shipped":
+        return order
+    for fulfilment_id in fulfilment_ids:
+        fulfilment.deliver(user=shipper, fulfillment_id=fulfilment_id)
+    if order_plan.outcome == "partial_refund":
+        line = db.session.scalar(select(OrderLine).where(OrderLine.order_id == order.id)
+                                 .order_by(OrderLine.id))
+        asked = request_refund(user=shopper, order_id=order.id, kind="quality_claim", reason="到货有破损（演示）",
+                               photo_urls=["https://img.demo.sanxia.test/claim.jpg"],
+                               items=[{"order_line_id": line.id, "quantity": 1}])
+        refund = refunds.decide_refund(user=shipper, refund_id=asked[0].id, approve=True,
+                                       amount_fen=asked[0].amount_fen // 2, note="部分退款（演示）")
+        _send_transfers(admin, refund.id, day)
+    elif order_plan.outcome == "full_refund":
+        refundable = db.session.get(Order, order.id).refundable_fen
+        refund = refunds.operator_refund(user=admin, order_id=order.id, amount_fen=refundable,
+                                         reason="整单退款（演示）")
+        _send_transfers(admin, refund.id, day)
+    return order
+
+
+def _send_transfers(admin: User, refund_id: int, day: dt.date) -> None:
+    """A transfer-paid order is refunded by transfer: the operator records each part sent back."""
+    for part in refunds.load_refund(refund_id).parts:
+        if part.status == "awaiting_transfer":
+            refunds.record_refund_transfer(user=admin, refund_id=refund_id, part_id=part.id,
+                                           reference=f"DEMO-REFUND-{refund_id}-{part.id}", value_date=day)
+
+
+def _backdate(order_id: int, placed_at: dt.datetime) -> None:
+    """The one step that rewrites history: the services stamped "now", the demo needs the planned day.
+    Every timestamp of the order's rows moves by the same amount (their order stays as the services made it),
+    then shipping and delivery are spread over the following days as a parcel's would be. The order number
+    carries its date, so it is renumbered with the day it was placed. Money, statuses and counts are untouched.
+    Done in Python, row by row: SQLite has no portable datetime arithmetic in UPDATE, and an order has few rows."""
+    with transaction():
+        order = db.session.get(Order, order_id)
+        shift = placed_at - order.placed_at
+        rows = [(order, ("placed_at", "paid_at", "delivered_at", "completed_at", "cancelled_at"))]
+        for model, columns in ((Payment, ("created_at", "succeeded_at")),
+                               (Refund, ("created_at", "decided_at", "completed_at")),
+                               (OrderEvent, ("created_at",))):
+            rows += [(row, columns) for row in db.session.scalars(select(model).where(model.order_id == order_id))]
+        refund_ids = select(Refund.id).where(Refund.order_id == order_id)
+        rows += [(part, ("completed_at",)) for part in
+                 db.session.scalars(select(RefundPart).where(RefundPart.refund_id.in_(refund_ids)))]
+        for row, columns in rows:
+            for name in columns:
+                if getattr(row, name) is not None:
+                    setattr(row, name, getattr(row, name) + shift)
+        shipped, delivered = placed_at + dt.timedelta(days=1), placed_at + dt.timedelta(days=3)
+        for part in db.session.scalars(select(Fulfillment).where(Fulfillment.order_id == order_id)):
+            part.shipped_at = shipped if part.shipped_at else None
+            part.delivered_at = delivered if part.delivered_at else None
+        if order.delivered_at is not None:
+            order.delivered_at = delivered
+        order.number = f"SX{placed_at:%Y%m%d}{order_id:08d}"
+        order.expires_at = None
+
+
+def load_demo_history(*, admin: User, shipper: User, ensure_user) -> dict:
+    """Shipping rules and the planned orders that do not exist yet. Each order is several units of work (as a
+    real one is): placed, paid, shipped, delivered, refunded, then backdated. Returns counts added."""
+    from shop.catalog.demo_data import DEMO_SUPPLIERS, demo_credit_code
+
+    codes = {demo_credit_code(prefix, district, serial): key
+             for serial, (key, _, _, district, prefix) in enumerate(DEMO_SUPPLIERS, start=1)}
+    by_key = {codes[code]: supplier_id for code, supplier_id in
+              db.session.execute(select(Supplier.credit_code, Supplier.id).where(Supplier.credit_code.in_(codes)))}
+    _ensure_shipper(shipper, sorted(by_key.values()))
+    added = {"shipping_rules": ensure_shipping_rules(shipper, by_key), "orders": 0}
+    shoppers = _ensure_shoppers(ensure_user)
+    skus = _sku_ids()
+    existing = set(db.session.scalars(select(Order.idempotency_key)
+                                      .where(Order.idempotency_key.like(f"{KEY_PREFIX}%"))))
+    for planned in plan_orders(sorted(skus), now=utcnow()):
+        if f"{KEY_PREFIX}{planned.index:03d}" in existing:
+            continue
+        order = _run(planned, shoppers[planned.shopper], admin, shipper, skus)
+        _backdate(order.id, planned.placed_at)
+        added["orders"] += 1
+    return added
