@@ -21,6 +21,7 @@ from sqlalchemy import select
 from shop.accounts.models import User
 from shop.addresses.services import create_address, list_addresses
 from shop.catalog.models import Product, Sku
+from shop.catalog.queries import SHOP_TIMEZONE, season_as_of
 from shop.checkout.services import place_order
 from shop.database import utcnow
 from shop.extensions import db
@@ -82,14 +83,17 @@ class PlannedOrder:
     carrier: str
 
 
-def plan_orders(products: list[tuple[str, str]], *, now: dt.datetime) -> list[PlannedOrder]:
-    """The order plan from the fixed seed: the same products, quantities, shoppers and days on every run."""
+def plan_orders(products: list[tuple[str, str, int]], *, now: dt.datetime) -> list[PlannedOrder]:
+    """The order plan from the fixed seed: the same products, quantities, shoppers and days on every run.
+    `products` are (name, sku spec, sale months mask): an order only holds what was in season on its day."""
     rng = random.Random(SEED)
     plan = []
     for index in range(ORDER_COUNT):
-        picks = rng.sample(products, rng.choice((1, 1, 1, 2)))
         days_ago = DAYS_BACK - (index * DAYS_BACK) // ORDER_COUNT - rng.randint(0, 2)
         placed_at = (now - dt.timedelta(days=max(days_ago, 1), hours=rng.randint(0, 10), minutes=rng.randint(0, 59)))
+        month = placed_at.astimezone(SHOP_TIMEZONE).month
+        in_season = [(name, spec) for name, spec, mask in products if mask & (1 << (month - 1))]
+        picks = rng.sample(in_season, rng.choice((1, 1, 1, 2)))
         outcome = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
         in_flight = index - (ORDER_COUNT - len(IN_FLIGHT))
         plan.append(PlannedOrder(
@@ -133,22 +137,24 @@ def ensure_shipping_rules(shipper: User, suppliers_by_key: dict[str, int]) -> in
     return added
 
 
-def _sku_ids() -> dict[tuple[str, str], tuple[int, int, str]]:
-    """(product name, sku spec) → (sku id, product id, return policy) of the demo catalog."""
-    rows = db.session.execute(select(Product.name, Sku.spec, Sku.id, Product.id, Product.return_policy)
+def _sku_ids() -> dict[tuple[str, str], tuple[int, int, str, int]]:
+    """(product name, sku spec) → (sku id, product id, return policy, sale months mask) of the demo catalog."""
+    rows = db.session.execute(select(Product.name, Sku.spec, Sku.id, Product.id, Product.return_policy,
+                                     Product.sale_months_mask)
                               .join(Sku, Sku.product_id == Product.id).where(Product.is_demo.is_(True)))
-    return {(name, spec): (sku_id, product_id, policy) for name, spec, sku_id, product_id, policy in rows}
+    return {(name, spec): (sku_id, product_id, policy, mask) for name, spec, sku_id, product_id, policy, mask in rows}
 
 
 def _run(order_plan: PlannedOrder, shopper: User, admin: User, shipper: User, skus: dict) -> Order:
     items = [(skus[(name, spec)], qty) for name, spec, qty in order_plan.items]
-    confirmations = sorted({product_id for (_, product_id, policy), _ in items
+    confirmations = sorted({product_id for (_, product_id, policy, _), _ in items
                             if policy == "excluded_with_confirmation"})
     address_id = list_addresses(user=shopper)[0].id
-    order = place_order(user=shopper, address_id=address_id, payment_plan="bank_transfer",
-                        items=[{"sku_id": sku_id, "quantity": qty} for (sku_id, _, _), qty in items],
-                        return_confirmations=confirmations, idempotency_key=f"{KEY_PREFIX}{order_plan.index:03d}",
-                        note="演示订单")
+    with season_as_of(order_plan.placed_at):  # bought on its planned day, when it was in season
+        order = place_order(user=shopper, address_id=address_id, payment_plan="bank_transfer",
+                            items=[{"sku_id": sku_id, "quantity": qty} for (sku_id, _, _, _), qty in items],
+                            return_confirmations=confirmations,
+                            idempotency_key=f"{KEY_PREFIX}{order_plan.index:03d}", note="演示订单")
     day = order_plan.placed_at.date()
     payments.record_bank_transfer(user=admin, order_id=order.id, amount_fen=order.total_fen, value_date=day,
                                   reference=f"DEMO-BANK-{order_plan.index:03d}")
@@ -234,7 +240,8 @@ def load_demo_history(*, admin: User, shipper: User, ensure_user) -> dict:
     skus = _sku_ids()
     existing = set(db.session.scalars(select(Order.idempotency_key)
                                       .where(Order.idempotency_key.like(f"{KEY_PREFIX}%"))))
-    for planned in plan_orders(sorted(skus), now=utcnow()):
+    products = sorted((name, spec, values[3]) for (name, spec), values in skus.items())
+    for planned in plan_orders(products, now=utcnow()):
         if f"{KEY_PREFIX}{planned.index:03d}" in existing:
             continue
         order = _run(planned, shoppers[planned.shopper], admin, shipper, skus)

@@ -6,6 +6,8 @@ only for members of its supplier; to anyone else it answers 404, like a missing 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
+from contextvars import ContextVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
@@ -21,8 +23,22 @@ from shop.suppliers.models import Supplier
 SHOP_TIMEZONE = ZoneInfo("Asia/Shanghai")  # "in season" follows the calendar of the shoppers, not the server's
 
 
+_season_month: ContextVar[int | None] = ContextVar("season_month", default=None)
+
+
 def current_month() -> int:
-    return dt.datetime.now(SHOP_TIMEZONE).month
+    return _season_month.get() or dt.datetime.now(SHOP_TIMEZONE).month
+
+
+@contextmanager
+def season_as_of(moment: dt.datetime):
+    """Judge seasons as of another day: loading history (demo orders placed months ago) only. Everything the
+    API answers uses today's month."""
+    token = _season_month.set(moment.astimezone(SHOP_TIMEZONE).month)
+    try:
+        yield
+    finally:
+        _season_month.reset(token)
 
 
 def supplier_services():
