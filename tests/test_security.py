@@ -365,14 +365,14 @@ def test_non_members_and_staff_cannot_change_a_supplier_or_its_members(app, two_
     owner_a = api_as(app, two_suppliers["owner_a"])
     assert_problem(owner_a.delete(f"{API}/suppliers/{a}/members/{owner_b_member}"), 404)
 
-    # Staff: owner-only verbs are 403 owner_only.
-    assert_problem(staff.patch(f"{API}/suppliers/{a}", json={"name": "改名"}), 403, "owner_only")
+    # Staff: owner-only verbs are 403 role_required (naming the owner role).
+    assert_problem(staff.patch(f"{API}/suppliers/{a}", json={"name": "改名"}), 403, "role_required")
     assert_problem(staff.post(f"{API}/suppliers/{a}/members", json={"email": unique_email(), "role": "owner"}), 403,
-                   "owner_only")
+                   "role_required")
     owner_a_member = db.session.scalar(select(SupplierMember.id).where(
         SupplierMember.user_id == two_suppliers["owner_a"].id, SupplierMember.supplier_id == a))
     db.session.commit()
-    assert_problem(staff.delete(f"{API}/suppliers/{a}/members/{owner_a_member}"), 403, "owner_only")
+    assert_problem(staff.delete(f"{API}/suppliers/{a}/members/{owner_a_member}"), 403, "role_required")
     assert catalog_state() == before
     # Leaving is every member's own right.
     assert staff.delete(f"{API}/suppliers/{a}/members/{staff_member}").status_code == 204

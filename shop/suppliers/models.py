@@ -9,10 +9,10 @@ from shop.database import UTCDateTime, string_enum, utcnow
 from shop.accounts.models import User
 from shop.extensions import db
 from shop.regions.models import Region
+from shop.suppliers.roles import MEMBER_ROLES
 
 SUPPLIER_KINDS = ("cooperative", "leading_enterprise", "family_farm", "processor", "trading_agent")
 SUPPLIER_STATUSES = ("pending", "approved", "rejected", "suspended")
-MEMBER_ROLES = ("owner", "staff")
 
 # Review state machine: pending → approved | rejected, approved ↔ suspended. A rejected applicant may re-apply.
 SUPPLIER_TRANSITIONS = {

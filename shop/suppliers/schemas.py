@@ -5,7 +5,8 @@ from stdnum.cn import uscc
 
 from shop.pagination import PageArgsSchema, page_schema
 from shop.regions.schemas import RegionBriefSchema
-from shop.suppliers.models import MEMBER_ROLES, SUPPLIER_KINDS, SUPPLIER_STATUSES
+from shop.suppliers.models import SUPPLIER_KINDS, SUPPLIER_STATUSES
+from shop.suppliers.roles import MEMBER_ROLES
 from shop.suppliers.services import REVIEW_ACTIONS
 from shop.validators import Fen, RegionCode, StrictInt, Text
 
@@ -158,7 +159,14 @@ class SupplierMemberSchema(Schema):
 class SupplierMemberCreateSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254),
                          metadata={"description": "An existing account's email."})
-    role = fields.String(load_default="staff", validate=validate.OneOf(MEMBER_ROLES))
+    role = fields.String(load_default="staff", validate=validate.OneOf(MEMBER_ROLES),
+                         metadata={"description": "owner: everything, members included; manager: also stock, "
+                                                  "prices, shipping rules and refund decisions; staff: listings "
+                                                  "and shipping of fulfilments."})
+
+
+class SupplierMemberUpdateSchema(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
 
 
 class ShippingRuleSchema(Schema):

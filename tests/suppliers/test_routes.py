@@ -368,9 +368,9 @@ def test_list_runs_the_same_number_of_statements_for_any_page_size(anonymous):
 # --- editing ------------------------------------------------------------------------------------------------
 
 
-def add_staff(supplier_id: int):
+def add_staff(supplier_id: int, role: str = "staff"):
     staff = make_user()
-    db.session.add(SupplierMember(supplier_id=supplier_id, user_id=staff.id, role="staff"))
+    db.session.add(SupplierMember(supplier_id=supplier_id, user_id=staff.id, role=role))
     db.session.commit()
     return staff
 
@@ -394,7 +394,7 @@ def test_staff_may_not_edit_and_outsiders_get_404(as_user, anonymous):
     owner = make_user()
     supplier = make_supplier(owner, status="pending")
     staff = add_staff(supplier.id)
-    assert_problem(as_user(staff).patch(f"{API}/{supplier.id}", json={"name": "x"}), 403, "owner_only")
+    assert_problem(as_user(staff).patch(f"{API}/{supplier.id}", json={"name": "x"}), 403, "role_required")
     assert_problem(as_user(make_user()).patch(f"{API}/{supplier.id}", json={"name": "x"}), 404)
     assert_problem(as_user(make_user(admin=True)).patch(f"{API}/{supplier.id}", json={"name": "x"}), 404)
     assert_problem(anonymous.patch(f"{API}/{supplier.id}", json={"name": "x"}), 401)
@@ -514,9 +514,9 @@ def test_member_rules(as_user, anonymous):
 
     staff = as_user(staff_user)
     assert_problem(staff.post(f"{API}/{supplier.id}/members", json={"email": make_user().email}), 403,
-                   "owner_only")
+                   "role_required")
     owner_member = db.session.scalar(select(SupplierMember).where(SupplierMember.user_id == owner.id))
-    assert_problem(staff.delete(f"{API}/{supplier.id}/members/{owner_member.id}"), 403, "owner_only")
+    assert_problem(staff.delete(f"{API}/{supplier.id}/members/{owner_member.id}"), 403, "role_required")
     assert_problem(client.delete(f"{API}/{supplier.id}/members/{owner_member.id}"), 409, "last_owner")
     assert_problem(client.delete(f"{API}/{supplier.id}/members/9999"), 404)
     assert_problem(as_user(make_user()).get(f"{API}/{supplier.id}/members"), 404)
@@ -567,12 +567,16 @@ RULE = {"base_fee_fen": 800, "base_weight_g": 1000, "per_extra_kg_fen": 300, "co
         "free_over_fen": 9900, "excluded_region_codes": ["650000", "540000"]}
 
 
-def test_staff_set_the_shipping_rule_and_members_read_it(as_user, anonymous):
+def test_managers_set_the_shipping_rule_and_members_read_it(as_user, anonymous):
     owner = make_user()
     supplier = make_supplier(owner)
     staff = as_user(add_staff(supplier.id))
+    manager = as_user(add_staff(supplier.id, role="manager"))
     assert_problem(staff.get(f"{API}/{supplier.id}/shipping-rule"), 404, "no_shipping_rule")
-    response = staff.put(f"{API}/{supplier.id}/shipping-rule", json=RULE)
+    refused = staff.put(f"{API}/{supplier.id}/shipping-rule", json=RULE)
+    assert_problem(refused, 403, "role_required")
+    assert refused.json["required_role"] == "manager"
+    response = manager.put(f"{API}/{supplier.id}/shipping-rule", json=RULE)
     assert response.status_code == 200, response.json
     assert response.json["excluded_region_codes"] == ["540000", "650000"]
     read = as_user(owner).get(f"{API}/{supplier.id}/shipping-rule").json

@@ -224,10 +224,10 @@ def test_membership_helpers():
     assert not services.is_member(user=make_user(admin=True), supplier_id=first.id)
 
     assert services.require_member(user=staff, supplier_id=first.id).id == first.id
-    assert services.require_member(user=owner, supplier_id=first.id, roles=("owner",)).district.code == "500237"
+    assert services.require_member(user=owner, supplier_id=first.id, action="manage_members").district.code == "500237"
     with pytest.raises(Forbidden) as raised:
-        services.require_member(user=staff, supplier_id=first.id, roles=("owner",))
-    assert raised.value.code == "owner_only"
+        services.require_member(user=staff, supplier_id=first.id, action="manage_members")
+    assert raised.value.code == "role_required"
     for user, supplier_id in ((staff, second.id), (stranger, first.id), (owner, 999)):
         with pytest.raises(NotFound):
             services.require_member(user=user, supplier_id=supplier_id)
