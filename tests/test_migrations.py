@@ -101,7 +101,8 @@ def test_migrations_can_be_replayed(migration_app):
 
 
 def test_member_roles_upgrade_makes_existing_staff_managers(migration_app):
-    """Before roles were split every member could decide refunds and adjust stock: they keep that as managers."""
+    """Before roles were split every member could decide refunds and adjust stock: they keep that as managers.
+    The same migration adds the county step, and copying the supplier table on SQLite must lose nothing."""
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
@@ -131,7 +132,10 @@ def test_member_roles_upgrade_makes_existing_staff_managers(migration_app):
             with db.engine.connect() as conn:
                 return conn.execute(text("SELECT user_id, role FROM supplier_member ORDER BY user_id")).all()
 
+        # SQLite copies the supplier table to add "recommended": its members must survive (no cascade).
         assert roles() == [(1, "owner"), (2, "manager"), (3, "manager")]
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE supplier SET status = 'recommended' WHERE id = 1"))
         with db.engine.begin() as conn:  # the new role set is what the constraint now allows
             conn.execute(text("UPDATE supplier_member SET role = 'staff' WHERE user_id = 3"))
         with pytest.raises(Exception):
@@ -140,3 +144,5 @@ def test_member_roles_upgrade_makes_existing_staff_managers(migration_app):
 
         downgrade(directory=MIGRATIONS_DIR, revision="b0c749820bba")
         assert roles() == [(1, "owner"), (2, "staff"), (3, "staff")]
+        with db.engine.connect() as conn:  # without the county step it waits for the platform again
+            assert conn.execute(text("SELECT status FROM supplier")).scalar_one() == "pending"

@@ -22,7 +22,7 @@ from shop.suppliers.models import Supplier, SupplierMember
 from shop.suppliers.services import add_member
 from tests.catalog.factories import make_product, product_body
 from tests.security_helpers import API, account_state, assert_problem, catalog_state, raw
-from tests.suppliers.factories import make_supplier, supplier_fields
+from tests.suppliers.factories import make_supplier, recommend, supplier_fields
 from tests.support import token_client, PASSWORD, ApiClient, make_user, unique_email
 
 ADDRESS = {"recipient": "王五", "mobile": "+8613900001111", "region_code": "320102", "detail": "玄武大道 1 号"}
@@ -419,6 +419,9 @@ def test_only_platform_admins_review_suppliers(app):
                                                      json={"action": "approve"}), 401)
     assert catalog_state() == before
     admin = api_as(app, make_user(admin=True))
+    assert_problem(admin.post(f"{API}/suppliers/{pending.id}/review", json={"action": "approve"}), 409,
+                   "illegal_supplier_transition")  # its county recommends first
+    recommend(pending.id)
     assert admin.post(f"{API}/suppliers/{pending.id}/review", json={"action": "approve"}).json["status"] == "approved"
 
 

@@ -34,21 +34,15 @@ from shop.notifications.services import enqueue
 from shop.pagination import SortKey, keyset_page
 from shop.regions.models import Region
 from shop.regions.services import get_region
-from shop.suppliers.models import ShippingRule, Supplier, SupplierMember, SupplierStatusEvent
+from shop.suppliers.models import (REASON_REQUIRED, REVIEW_STEPS, ShippingRule, Supplier, SupplierMember,
+                                    SupplierStatusEvent)
 from shop.suppliers import roles
 from shop.suppliers.signals import supplier_renamed
 from shop.transaction import transaction
 
-# Review verbs and the one move each makes (all within SUPPLIER_TRANSITIONS). The verb, not only the target,
-# decides: "approve" does not lift a suspension and "reinstate" does not approve an application.
-REVIEW_ACTIONS = {
-    "approve": ("pending", "approved"),
-    "reject": ("pending", "rejected"),
-    "suspend": ("approved", "suspended"),
-    "reinstate": ("suspended", "approved"),
-}
-REASON_REQUIRED = {"reject", "suspend"}
-# Who the supplier is and where it is registered were what the platform approved.
+# The platform's verbs on /review (the county's are in shop.suppliers.vetting); steps are data in models.
+REVIEW_ACTIONS = [verb for by, verb in REVIEW_STEPS if by == "platform"]
+# Who the supplier is and where it is registered were what the county recommended and the platform approved.
 LOCKED_AFTER_APPROVAL = ("credit_code", "district_code", "kind")
 EDITABLE_FIELDS = ("name", "kind", "credit_code", "district_code", "contact_name", "contact_phone", "address",
                    "sc_license_number", "food_filing_number", "farmer_linkage", "represented_producers")
@@ -200,21 +194,35 @@ def create_supplier(*, user, name: str, kind: str, credit_code: str, district_co
     return get_supplier(supplier_id=supplier.id)
 
 
-def review_supplier(*, supplier_id: int, actor, action: str, reason: str = "") -> Supplier:
-    _require_admin(actor)
-    if action not in REVIEW_ACTIONS:
-        raise ValidationFailed("Unknown review action.", errors={"action": [f"One of {', '.join(REVIEW_ACTIONS)}."]})
+def check_review_step(by: str, action: str, reason: str) -> str:
+    """The reason, stripped; 422 for an unknown verb or a missing reason (before any transaction)."""
+    verbs = [verb for kind, verb in REVIEW_STEPS if kind == by]
+    if action not in verbs:
+        raise ValidationFailed("Unknown review action.", errors={"action": [f"One of {', '.join(verbs)}."]})
     reason = reason.strip()
     if action in REASON_REQUIRED and not reason:
         raise ValidationFailed("Say why: the supplier is told the reason.", code="reason_required",
                                errors={"reason": [f"Required to {action}."]})
+    return reason
+
+
+def take_review_step(supplier: Supplier, by: str, action: str, *, actor, reason: str) -> None:
+    """One vetting step on a supplier locked by the caller: 409 unless the step starts from its status."""
+    from_statuses, to_status = REVIEW_STEPS[(by, action)]
+    if supplier.status not in from_statuses or not supplier.can_move_to(to_status):
+        needs = " It needs its county's recommendation first." if (by, action, supplier.status) == (
+            "platform", "approve", "pending") else ""
+        raise Conflict(f"Cannot {action} a {supplier.status} supplier.{needs}", code="illegal_supplier_transition")
+    _record_move(supplier, to_status, actor=actor, reason=reason)
+    supplier.reviewed_at = utcnow()
+
+
+def review_supplier(*, supplier_id: int, actor, action: str, reason: str = "") -> Supplier:
+    """The platform's step: approve recommended applicants, reject, suspend, reinstate."""
+    _require_admin(actor)
+    reason = check_review_step("platform", action, reason)
     with transaction():
-        supplier = _locked_supplier(supplier_id)
-        from_status, to_status = REVIEW_ACTIONS[action]
-        if supplier.status != from_status or not supplier.can_move_to(to_status):
-            raise Conflict(f"Cannot {action} a {supplier.status} supplier.", code="illegal_supplier_transition")
-        _record_move(supplier, to_status, actor=actor, reason=reason)
-        supplier.reviewed_at = utcnow()
+        take_review_step(_locked_supplier(supplier_id), "platform", action, actor=actor, reason=reason)
     return get_supplier(supplier_id=supplier_id)
 
 
@@ -226,7 +234,7 @@ def update_supplier(*, user, supplier_id: int, changes: dict) -> Supplier:
         supplier = _locked_supplier(supplier_id)
         changes = {field: value for field, value in changes.items() if field in EDITABLE_FIELDS}
         locked = [f for f in LOCKED_AFTER_APPROVAL if f in changes and changes[f] != getattr(supplier, f)]
-        if locked and supplier.status in ("approved", "suspended"):
+        if locked and supplier.status in ("recommended", "approved", "suspended"):
             raise Conflict("These fields cannot change after approval.", code="locked_after_approval",
                            errors={field: ["Locked after approval."] for field in locked})
         if "district_code" in changes:

@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 from shop.extensions import db
 from shop.suppliers.models import ShippingRule, Supplier, SupplierMember
 from tests.support import token_client, make_user
-from tests.suppliers.factories import make_supplier, supplier_fields, valid_credit_code
+from tests.suppliers.factories import make_reviewer, make_supplier, supplier_fields, valid_credit_code
 
 PROBLEM_JSON = "application/problem+json"
 API = "/api/v1/suppliers"
@@ -187,16 +187,19 @@ def review(client, supplier_id, action, reason=""):
     return client.post(f"{API}/{supplier_id}/review", json={"action": action, "reason": reason})
 
 
-def test_admin_approves_and_the_events_tell_the_story(as_user):
+def test_county_recommends_admin_approves_and_the_events_tell_the_story(as_user):
     owner, admin = make_user(), make_user(admin=True)
     supplier = make_supplier(owner, status="pending")
+    reviewer = make_reviewer(supplier.district_code)
+    assert as_user(reviewer).post(f"{API}/{supplier.id}/county-review",
+                                  json={"action": "recommend", "reason": "实地核查属实"}).status_code == 200
     response = review(as_user(admin), supplier.id, "approve", "材料齐全")
     assert response.status_code == 200, response.json
     assert response.json["status"] == "approved"
     events = as_user(owner).get(f"{API}/{supplier.id}/events").json
     assert [(e["from_status"], e["to_status"], e["actor_id"]) for e in events["items"]] == [
-        (None, "pending", owner.id), ("pending", "approved", admin.id)]
-    assert events["items"][1]["reason"] == "材料齐全"
+        (None, "pending", owner.id), ("pending", "recommended", reviewer.id), ("recommended", "approved", admin.id)]
+    assert [e["reason"] for e in events["items"][1:]] == ["实地核查属实", "材料齐全"]
     assert events["next_cursor"] is None
     assert as_user(admin).get(f"{API}/{supplier.id}/events").status_code == 200
 
@@ -215,7 +218,7 @@ def test_non_admins_cannot_review(as_user, anonymous):
     assert reload(supplier.id).status == "pending"
 
 
-@pytest.mark.parametrize("status, action", [("pending", "suspend"), ("pending", "reinstate"),
+@pytest.mark.parametrize("status, action", [("pending", "suspend"), ("pending", "reinstate"), ("pending", "approve"),
                                             ("approved", "approve"), ("approved", "reject"),
                                             ("rejected", "approve"), ("suspended", "approve"),
                                             ("suspended", "suspend")])
