@@ -65,6 +65,7 @@ BLUEPRINT_MODULES = (
     "shop.accounts.routes",
     "shop.regions.routes",
     "shop.suppliers.routes",
+    "shop.suppliers.vetting_routes",
     "shop.catalog.routes",
     "shop.catalog.import_routes",
     "shop.catalog.gi_routes",

@@ -64,6 +64,8 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # asked for no transaction (e.g. a migration's PRAGMA foreign_keys, a no-op inside one)
         mode = "DEFERRED" if _begins_deferred() else "IMMEDIATE"
         connection.info["sqlite_begin"] = mode
         connection.exec_driver_sql(f"BEGIN {mode}")

@@ -116,12 +116,13 @@ def _ensure_shoppers(ensure_user) -> list[User]:
 
 
 def _ensure_shipper(shipper: User, supplier_ids: list[int]) -> None:
-    """The demo shipping clerk works for every demo supplier: ship and deliver need a member of the supplier."""
+    """The demo operations clerk manages every demo supplier: shipping rules and refund decisions need a manager
+    (shipping and delivery alone would need staff)."""
     with transaction():
         have = set(db.session.scalars(select(SupplierMember.supplier_id).where(SupplierMember.user_id == shipper.id)))
         for supplier_id in supplier_ids:
             if supplier_id not in have:
-                db.session.add(SupplierMember(supplier_id=supplier_id, user_id=shipper.id, role="staff"))
+                db.session.add(SupplierMember(supplier_id=supplier_id, user_id=shipper.id, role="manager"))
 
 
 def ensure_shipping_rules(shipper: User, suppliers_by_key: dict[str, int]) -> int:

@@ -35,8 +35,9 @@ class ShopError(Exception):
     title = "Bad request"
 
     def __init__(self, detail: str | None = None, *, code: str | None = None, errors: dict | None = None,
-                 status: int | None = None):
+                 status: int | None = None, extra: dict | None = None):
         super().__init__(detail or self.title)
+        self.extra = extra or {}  # further members of the problem body (e.g. required_role)
         self.detail = detail or self.title
         if code:
             self.code = code
@@ -57,6 +58,17 @@ class Forbidden(ShopError):
     status, code, title = 403, "forbidden", "Forbidden"
 
 
+class RoleRequired(Forbidden):
+    """A member of the supplier whose role is too low: the problem names the role that would be needed."""
+
+    code, title = "role_required", "Role required"
+
+    def __init__(self, required_role: str, detail: str | None = None):
+        super().__init__(detail or f"This needs the {required_role} role (or higher) in the supplier.",
+                         extra={"required_role": required_role})
+        self.required_role = required_role
+
+
 class Conflict(ShopError):
     """The request is valid but the object's state does not allow it (illegal state moves and the like)."""
 
@@ -72,7 +84,7 @@ class PaymentProviderError(ShopError):
 
 
 def problem(status: int, code: str, title: str, detail: str | None = None, errors: dict | None = None,
-            headers: dict | None = None):
+            headers: dict | None = None, extra: dict | None = None):
     body = {
         "type": f"/problems/{code}",
         "title": title,
@@ -83,6 +95,8 @@ def problem(status: int, code: str, title: str, detail: str | None = None, error
     }
     if errors:
         body["errors"] = _string_keys(errors)
+    for name, value in (extra or {}).items():
+        body.setdefault(name, value)  # the standard members above win
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON
@@ -143,7 +157,7 @@ def _is_json_decode_error(errors) -> bool:
 
 
 def handle_shop_error(error: ShopError):
-    return problem(error.status, error.code, error.title, error.detail, error.errors)
+    return problem(error.status, error.code, error.title, error.detail, error.errors, extra=error.extra)
 
 
 def handle_unexpected(error: Exception):

@@ -132,3 +132,51 @@ def test_return_confirmations_become_records_and_back(migration_app):
         with db.engine.connect() as connection:
             value = connection.execute(text('SELECT return_confirmations FROM "order" WHERE id = 1')).scalar()
         assert (json.loads(value) if isinstance(value, str) else value) == [7, 9]
+
+
+def test_member_roles_upgrade_makes_existing_staff_managers(migration_app):
+    """Before roles were split every member could decide refunds and adjust stock: they keep that as managers.
+    The same migration adds the county step, and copying the supplier table on SQLite must lose nothing."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    with migration_app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="b0c749820bba")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO region (code, name, level, reservoir_district) "
+                              "VALUES ('500237', '巫山县', 'county', TRUE)"))
+            for user_id in (1, 2, 3):
+                conn.execute(text(
+                    'INSERT INTO "user" (id, email, email_normalized, display_name, password_hash, '
+                    "is_platform_admin, is_active_account, session_version, created_at) VALUES "
+                    "(:id, :email, :email, 'u', 'x', FALSE, TRUE, 1, CURRENT_TIMESTAMP)"),
+                    {"id": user_id, "email": f"u{user_id}@example.com"})
+            conn.execute(text(
+                "INSERT INTO supplier (id, name, kind, credit_code, district_code, contact_name, contact_phone, "
+                "address, farmer_linkage, represented_producers, is_demo, status, status_reason, created_at) VALUES "
+                "(1, 's', 'cooperative', '91500237000000001X', '500237', 'c', '+8613812345678', 'a', '', '[]', "
+                "FALSE, 'approved', '', CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO supplier_member (supplier_id, user_id, role, created_at) VALUES "
+                              "(1, 1, 'owner', CURRENT_TIMESTAMP), (1, 2, 'staff', CURRENT_TIMESTAMP), "
+                              "(1, 3, 'staff', CURRENT_TIMESTAMP)"))
+
+        upgrade(directory=MIGRATIONS_DIR)
+
+        def roles():
+            with db.engine.connect() as conn:
+                return conn.execute(text("SELECT user_id, role FROM supplier_member ORDER BY user_id")).all()
+
+        # SQLite copies the supplier table to add "recommended": its members must survive (no cascade).
+        assert roles() == [(1, "owner"), (2, "manager"), (3, "manager")]
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE supplier SET status = 'recommended' WHERE id = 1"))
+        with db.engine.begin() as conn:  # the new role set is what the constraint now allows
+            conn.execute(text("UPDATE supplier_member SET role = 'staff' WHERE user_id = 3"))
+        with pytest.raises(Exception):
+            with db.engine.begin() as conn:
+                conn.execute(text("UPDATE supplier_member SET role = 'boss' WHERE user_id = 3"))
+
+        downgrade(directory=MIGRATIONS_DIR, revision="b0c749820bba")
+        assert roles() == [(1, "owner"), (2, "staff"), (3, "staff")]
+        with db.engine.connect() as conn:  # without the county step it waits for the platform again
+            assert conn.execute(text("SELECT status FROM supplier")).scalar_one() == "pending"

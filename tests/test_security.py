@@ -21,7 +21,7 @@ from shop.suppliers.models import Supplier, SupplierMember
 from shop.suppliers.services import add_member
 from tests.catalog.factories import make_product, product_body
 from tests.security_helpers import API, account_state, catalog_state, raw
-from tests.suppliers.factories import make_supplier, supplier_fields
+from tests.suppliers.factories import make_supplier, recommend, supplier_fields
 from tests.support import token_client, PASSWORD, ApiClient, make_user, unique_email, assert_problem
 
 ADDRESS = {"recipient": "王五", "mobile": "+8613900001111", "region_code": "320102", "detail": "玄武大道 1 号"}
@@ -364,14 +364,14 @@ def test_non_members_and_staff_cannot_change_a_supplier_or_its_members(app, two_
     owner_a = api_as(app, two_suppliers["owner_a"])
     assert_problem(owner_a.delete(f"{API}/suppliers/{a}/members/{owner_b_member}"), 404)
 
-    # Staff: owner-only verbs are 403 owner_only.
-    assert_problem(staff.patch(f"{API}/suppliers/{a}", json={"name": "改名"}), 403, "owner_only")
+    # Staff: owner-only verbs are 403 role_required (naming the owner role).
+    assert_problem(staff.patch(f"{API}/suppliers/{a}", json={"name": "改名"}), 403, "role_required")
     assert_problem(staff.post(f"{API}/suppliers/{a}/members", json={"email": unique_email(), "role": "owner"}), 403,
-                   "owner_only")
+                   "role_required")
     owner_a_member = db.session.scalar(select(SupplierMember.id).where(
         SupplierMember.user_id == two_suppliers["owner_a"].id, SupplierMember.supplier_id == a))
     db.session.commit()
-    assert_problem(staff.delete(f"{API}/suppliers/{a}/members/{owner_a_member}"), 403, "owner_only")
+    assert_problem(staff.delete(f"{API}/suppliers/{a}/members/{owner_a_member}"), 403, "role_required")
     assert catalog_state() == before
     # Leaving is every member's own right.
     assert staff.delete(f"{API}/suppliers/{a}/members/{staff_member}").status_code == 204
@@ -418,6 +418,9 @@ def test_only_platform_admins_review_suppliers(app):
                                                      json={"action": "approve"}), 401)
     assert catalog_state() == before
     admin = api_as(app, make_user(admin=True))
+    assert_problem(admin.post(f"{API}/suppliers/{pending.id}/review", json={"action": "approve"}), 409,
+                   "illegal_supplier_transition")  # its county recommends first
+    recommend(pending.id)
     assert admin.post(f"{API}/suppliers/{pending.id}/review", json={"action": "approve"}).json["status"] == "approved"
 
 

@@ -3,7 +3,7 @@
 Orders placed before this kept no wording version; their records say so (null) and take the order's time.
 
 Revision ID: c3d9a1e5f7b2
-Revises: b0c749820bba
+Revises: 3c1e8a9d5f20
 Create Date: 2026-12-02 12:40:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from shop.database import UTCDateTime
 
 revision = 'c3d9a1e5f7b2'
-down_revision = 'b0c749820bba'
+down_revision = '3c1e8a9d5f20'
 branch_labels = None
 depends_on = None
 

@@ -89,7 +89,7 @@ def _letter(index: int) -> str:
 
 def export_catalog(*, user, supplier_id: int) -> bytes:
     """The .xlsx bytes of the supplier's catalog; members only (others: 404)."""
-    require_member_of(user=user, supplier_id=supplier_id, what="supplier")
+    require_member_of(user=user, supplier_id=supplier_id, what="supplier", action="edit_listings")
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("catalog")
     for i, column in enumerate(COLUMNS):

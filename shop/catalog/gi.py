@@ -91,5 +91,5 @@ def _member_product(user, product_id: int, what: str = "product") -> Product:
     product = db.session.get(Product, product_id)
     if product is None:
         raise NotFound(f"No such {what}.")
-    require_member_of(user=user, supplier_id=product.supplier_id, what=what)
+    require_member_of(user=user, supplier_id=product.supplier_id, what=what, action="edit_listings")
     return product

@@ -306,7 +306,7 @@ def _check(*, user, supplier_id: int, data: bytes, filename: str, dry_run: bool,
            progress) -> tuple[dict, list[Planned]]:
     """The report of a check (what import_catalog returns, no product imported yet) and the products to create.
     Reads only, in the caller's transaction."""
-    supplier = require_member_of(user=user, supplier_id=supplier_id, what="supplier")
+    supplier = require_member_of(user=user, supplier_id=supplier_id, what="supplier", action="edit_listings")
     if publish:
         supplier_services().ensure_can_publish(supplier=supplier)
     sheet = read_sheet(data, filename)

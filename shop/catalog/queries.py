@@ -55,10 +55,11 @@ def is_public(product: Product, supplier: Supplier) -> bool:
     return product.status == "active" and supplier.status == "approved"
 
 
-def require_member_of(*, user, supplier_id: int, what: str) -> Supplier:
-    """The supplier when `user` is one of its members; otherwise 404 worded for the object asked for."""
+def require_member_of(*, user, supplier_id: int, what: str, action: str = "view") -> Supplier:
+    """The supplier when `user` is one of its members with a role allowed `action` (suppliers.roles); a
+    non-member gets 404 worded for the object asked for, a member whose role is too low 403 role_required."""
     try:
-        return supplier_services().require_member(user=user, supplier_id=supplier_id)
+        return supplier_services().require_member(user=user, supplier_id=supplier_id, action=action)
     except NotFound:
         raise NotFound(f"No such {what}.")
 
@@ -194,12 +195,13 @@ def list_supplier_products(*, user, supplier_id: int, status: str | None = None,
     return keyset_page(db.session, stmt, keys=[_ID_DESC], limit=limit, cursor=cursor)
 
 
-def member_sku(*, user, sku_id: int) -> Sku:
-    """A SKU of one of the user's suppliers (product and supplier loaded), else 404."""
+def member_sku(*, user, sku_id: int, action: str = "view") -> Sku:
+    """A SKU of one of the user's suppliers (product and supplier loaded), else 404; 403 when the member's role
+    does not allow `action`."""
     sku = load_sku(sku_id)
     if sku is None:
         raise NotFound("No such SKU.")
-    require_member_of(user=user, supplier_id=sku.product.supplier_id, what="SKU")
+    require_member_of(user=user, supplier_id=sku.product.supplier_id, what="SKU", action=action)
     return sku
 
 

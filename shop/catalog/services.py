@@ -31,6 +31,7 @@ PRODUCT_FIELDS = ("name", "subtitle", "description", "category_id", "origin_dist
                   "sc_license_number", "food_filing_number", "shelf_life_days", "storage", "cold_chain", "return_policy", "images")
 SKU_FIELDS = ("spec", "unit", "weight_g", "price_fen", "min_order_qty", "qty_step", "price_tiers", "barcode",
               "is_active")
+PRICE_FIELDS = ("price_fen", "price_tiers")  # changing these on an existing SKU needs the set_prices action
 
 
 class IllegalProductTransition(Conflict):
@@ -135,7 +136,7 @@ def insert_product(*, user, supplier_id: int, skus: list[dict] = (), sale_months
                    external_ref: str | None = None, **fields) -> Product:
     """create_product's work in the caller's transaction (does not commit): the row as flushed, SKUs and stock
     history included (the all-or-nothing catalog import creates every product in one unit this way)."""
-    supplier = require_member_of(user=user, supplier_id=supplier_id, what="supplier")
+    supplier = require_member_of(user=user, supplier_id=supplier_id, what="supplier", action="edit_listings")
     _check_category(fields["category_id"])
     district = _district(fields["origin_district_code"])
     values = {k: v for k, v in fields.items() if k in PRODUCT_FIELDS}
@@ -168,7 +169,8 @@ def _member_product(*, user, product_id: int):
     product = db.session.get(Product, product_id)
     if product is None:
         raise NotFound("No such product.")
-    return product, require_member_of(user=user, supplier_id=product.supplier_id, what="product")
+    return product, require_member_of(user=user, supplier_id=product.supplier_id, what="product",
+                                      action="edit_listings")
 
 
 def update_product(*, user, product_id: int, changes: dict) -> Product:
@@ -271,6 +273,10 @@ def add_sku(*, user, product_id: int, **data) -> Sku:
 def update_sku(*, user, sku_id: int, changes: dict) -> Sku:
     with transaction():
         sku = member_sku(user=user, sku_id=sku_id)
+        # Listing edits are staff work; a new price on an existing SKU is a manager's decision.
+        repriced = any(f in changes and changes[f] != getattr(sku, f) for f in PRICE_FIELDS)
+        require_member_of(user=user, supplier_id=sku.product.supplier_id, what="SKU",
+                          action="set_prices" if repriced else "edit_listings")
         product = sku.product
         _check_sku(_sku_values(changes, sku))
         if changes.get("is_active") is False and sku.is_active and product.status == "active" and not (
@@ -288,7 +294,7 @@ def update_sku(*, user, sku_id: int, changes: dict) -> Sku:
 def adjust_stock(*, user, sku_id: int, delta: int, reason: str, note: str = "") -> Sku:
     """A manual change (delivery, stocktake, damage): a conditional UPDATE, never below zero (409)."""
     with transaction():
-        member_sku(user=user, sku_id=sku_id)
+        member_sku(user=user, sku_id=sku_id, action="adjust_stock")
         if reason == "damage" and delta > 0:
             raise ValidationFailed("Damage removes stock: delta is negative.",
                                    errors={"delta": ["Negative for damage."]})

@@ -13,7 +13,7 @@ from shop.orders.services import sync_status_with_fulfillments
 from shop.orders.state import IllegalTransition, move_fulfillment, record
 from shop.pagination import SortKey, keyset_page
 from shop.transaction import transaction
-from shop.suppliers.services import is_member, member_supplier_ids
+from shop.suppliers.services import member_supplier_ids, require_role
 from shop.orders import error_codes
 
 SHIPPABLE_ORDER_STATUSES = ("paid", "fulfilling")
@@ -47,16 +47,22 @@ def list_fulfillments(*, user, supplier_id: int | None = None, status: str | Non
                        limit=limit, cursor=cursor)
 
 
-def get_fulfillment(*, user, fulfillment_id: int) -> Fulfillment:
+def get_fulfillment(*, user, fulfillment_id: int, action: str = "view") -> Fulfillment:
+    """The fulfilment when the user's role in its supplier allows `action` (suppliers.roles); a non-member
+    gets 404, like for a missing one."""
     fulfillment = db.session.scalar(_visible_query().where(Fulfillment.id == fulfillment_id))
-    if fulfillment is None or not is_member(user=user, supplier_id=fulfillment.supplier_id):
+    if fulfillment is None:
+        raise NotFound("No such fulfilment.")
+    try:
+        require_role(user=user, supplier_id=fulfillment.supplier_id, action=action)
+    except NotFound:
         raise NotFound("No such fulfilment.")
     return fulfillment
 
 
 def ship(*, user, fulfillment_id: int, carrier: str, tracking_number: str) -> Fulfillment:
     with transaction():
-        fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id)
+        fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id, action="ship_fulfillment")
         order = fulfillment.order
         if order.status not in SHIPPABLE_ORDER_STATUSES:
             raise IllegalTransition(f"An order that is {order.status} cannot be shipped.", code=error_codes.ORDER_NOT_SHIPPABLE)
@@ -71,7 +77,7 @@ def ship(*, user, fulfillment_id: int, carrier: str, tracking_number: str) -> Fu
 
 def deliver(*, user, fulfillment_id: int) -> Fulfillment:
     with transaction():
-        fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id)
+        fulfillment = get_fulfillment(user=user, fulfillment_id=fulfillment_id, action="ship_fulfillment")
         order = fulfillment.order
         move_fulfillment(fulfillment, "delivered", values={"delivered_at": utcnow()})
         record(order.id, events.FULFILLMENT_DELIVERED, actor_id=user.id, fulfillment_id=fulfillment.id)

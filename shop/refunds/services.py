@@ -25,7 +25,7 @@ from shop.orders.state import IllegalTransition
 from shop.pagination import SortKey, keyset_page
 from shop.payments import refunding as payments
 from shop.refunds.models import Refund, RefundLine, RefundPart
-from shop.suppliers.services import is_member, member_supplier_ids
+from shop.suppliers.services import member_supplier_ids, require_role
 from shop.transaction import Transaction, transaction
 from shop.refunds import error_codes
 
@@ -113,10 +113,16 @@ def operator_refund(*, user, order_id: int, amount_fen: int, reason: str) -> Ref
 
 
 def _refund_for_decider(user, refund_id: int) -> Refund:
+    """Operators, and members of the refund's supplier whose role may decide refunds (suppliers.roles); to
+    non-members it does not exist."""
     refund = load_refund(refund_id)
-    if refund is None or not (user.is_platform_admin or
-                              (refund.supplier_id and is_member(user=user, supplier_id=refund.supplier_id))):
+    if refund is None or not (user.is_platform_admin or refund.supplier_id):
         raise NotFound("No such refund.")
+    if not user.is_platform_admin:
+        try:
+            require_role(user=user, supplier_id=refund.supplier_id, action="decide_refund")
+        except NotFound:
+            raise NotFound("No such refund.")
     return refund
 
 

@@ -9,18 +9,35 @@ from shop.database import UTCDateTime, string_enum, utcnow
 from shop.accounts.models import User
 from shop.extensions import db
 from shop.regions.models import Region
+from shop.suppliers.roles import MEMBER_ROLES
 
 SUPPLIER_KINDS = ("cooperative", "leading_enterprise", "family_farm", "processor", "trading_agent")
-SUPPLIER_STATUSES = ("pending", "approved", "rejected", "suspended")
-MEMBER_ROLES = ("owner", "staff")
+SUPPLIER_STATUSES = ("pending", "recommended", "approved", "rejected", "suspended")
 
-# Review state machine: pending → approved | rejected, approved ↔ suspended. A rejected applicant may re-apply.
+# Vetting in three steps (the supplier applies, its county recommends, the platform approves):
+# pending → recommended | rejected, recommended → approved | rejected, approved ↔ suspended.
+# A rejected applicant may re-apply (editing its application sends it back to pending).
 SUPPLIER_TRANSITIONS = {
-    "pending": {"approved", "rejected"},
+    "pending": {"recommended", "rejected"},
+    "recommended": {"approved", "rejected"},
     "approved": {"suspended"},
     "suspended": {"approved"},
     "rejected": {"pending"},
 }
+
+# Who takes which step: (reviewer kind, verb) → (statuses it starts from, status it leads to). The verb, not
+# only the target, decides: "approve" does not lift a suspension, "reinstate" does not approve an application,
+# and only the county of the supplier's district recommends. The platform may still turn down an application
+# at either stage; it approves only recommended ones.
+REVIEW_STEPS = {
+    ("county", "recommend"): ({"pending"}, "recommended"),
+    ("county", "reject"): ({"pending"}, "rejected"),
+    ("platform", "approve"): ({"recommended"}, "approved"),
+    ("platform", "reject"): ({"pending", "recommended"}, "rejected"),
+    ("platform", "suspend"): ({"approved"}, "suspended"),
+    ("platform", "reinstate"): ({"suspended"}, "approved"),
+}
+REASON_REQUIRED = {"reject", "suspend"}  # the applicant is told why
 
 
 class Supplier(db.Model):
@@ -65,6 +82,21 @@ class SupplierMember(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship(lazy="raise")  # the member list shows who each member is
+
+
+class CountyReviewer(db.Model):
+    """A user the platform appointed to recommend (or turn down) the applicants of one district."""
+
+    __tablename__ = "county_reviewer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)  # one district
+    district_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    appointed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise")
+    district: Mapped[Region] = relationship(lazy="raise")
 
 
 class SupplierStatusEvent(db.Model):

@@ -9,6 +9,7 @@ from shop.pagination import PageArgsSchema
 from shop.suppliers import services
 from shop.suppliers.schemas import (ShippingRuleSchema, ShippingRuleUpdateSchema, SupplierCreateSchema,
                                     SupplierMemberCreateSchema, SupplierMemberPageSchema, SupplierMemberSchema,
+                                    SupplierMemberUpdateSchema,
                                     SupplierPublicPageSchema, SupplierPublicSchema, SupplierQueryArgsSchema,
                                     SupplierReviewSchema, SupplierSchema, SupplierStatusEventPageSchema,
                                     SupplierUpdateSchema)
@@ -92,6 +93,14 @@ class SupplierMembers(MethodView):
 
 @blp.route("/suppliers/<int:supplier_id>/members/<int:member_id>")
 class SupplierMemberItem(MethodView):
+    @blp.arguments(SupplierMemberUpdateSchema)
+    @blp.response(200, SupplierMemberSchema,
+                  description="Owners only (403 role_required); the member is notified. 409 last_owner when it "
+                              "would leave the supplier without an owner.")
+    def patch(self, data, supplier_id, member_id):
+        return services.change_member_role(user=authenticated_user(), supplier_id=supplier_id,
+                                           member_id=member_id, **data)
+
     @blp.response(204)
     def delete(self, supplier_id, member_id):
         services.remove_member(user=authenticated_user(), supplier_id=supplier_id, member_id=member_id)

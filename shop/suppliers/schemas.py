@@ -5,8 +5,10 @@ from stdnum.cn import uscc
 
 from shop.pagination import PageArgsSchema, page_schema
 from shop.regions.schemas import RegionBriefSchema
-from shop.suppliers.models import MEMBER_ROLES, SUPPLIER_KINDS, SUPPLIER_STATUSES
+from shop.suppliers.models import SUPPLIER_KINDS, SUPPLIER_STATUSES
+from shop.suppliers.roles import MEMBER_ROLES
 from shop.suppliers.services import REVIEW_ACTIONS
+from shop.suppliers.vetting import COUNTY_ACTIONS, QUEUE_STATUSES, credit_code_region, region_mismatch
 from shop.validators import Fen, RegionCode, StrictInt, Text
 
 MAX_PRODUCERS = 50
@@ -132,7 +134,9 @@ class SupplierQueryArgsSchema(PageArgsSchema):
 
 
 class SupplierReviewSchema(Schema):
-    action = fields.String(required=True, validate=validate.OneOf(list(REVIEW_ACTIONS)))
+    action = fields.String(required=True, validate=validate.OneOf(REVIEW_ACTIONS),
+                           metadata={"description": "approve takes recommended applicants only (the county of the "
+                                                    "supplier's district recommends first)."})
     reason = Text(1000, min_length=0, load_default="",
                   metadata={"description": "Required to reject or suspend; shown to the supplier's members."})
 
@@ -158,7 +162,14 @@ class SupplierMemberSchema(Schema):
 class SupplierMemberCreateSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254),
                          metadata={"description": "An existing account's email."})
-    role = fields.String(load_default="staff", validate=validate.OneOf(MEMBER_ROLES))
+    role = fields.String(load_default="staff", validate=validate.OneOf(MEMBER_ROLES),
+                         metadata={"description": "owner: everything, members included; manager: also stock, "
+                                                  "prices, shipping rules and refund decisions; staff: listings "
+                                                  "and shipping of fulfilments."})
+
+
+class SupplierMemberUpdateSchema(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
 
 
 class ShippingRuleSchema(Schema):
@@ -188,6 +199,51 @@ class ShippingRuleUpdateSchema(Schema):
                                         metadata={"description": "Province, city or county codes not served."})
 
 
+class CountyReviewerSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    user_id = fields.Integer(dump_only=True)
+    email = fields.String(attribute="user.email", dump_only=True)
+    display_name = fields.String(attribute="user.display_name", dump_only=True)
+    district_code = fields.String(dump_only=True)
+    district = fields.Nested(RegionBriefSchema, dump_only=True)
+    appointed_by_id = fields.Integer(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class CountyReviewerCreateSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254),
+                         metadata={"description": "An existing account's email."})
+    district_code = RegionCode(required=True, metadata={"description": "A reservoir-area district (county)."})
+
+
+class CountyReviewerQueryArgsSchema(PageArgsSchema):
+    district = RegionCode()
+
+
+class ReviewQueueArgsSchema(PageArgsSchema):
+    status = fields.String(load_default="pending", validate=validate.OneOf(QUEUE_STATUSES))
+
+
+class ReviewQueueItemSchema(SupplierSchema):
+    """An applicant as its county reviewer sees it, with the credit code's region beside the district."""
+
+    credit_code_region = fields.Function(lambda s: credit_code_region(s.credit_code), dump_only=True,
+                                         metadata={"description": "Characters 3-8 of the credit code: the "
+                                                                  "region where the company was registered."})
+    region_mismatch = fields.Function(region_mismatch, dump_only=True,
+                                      metadata={"description": "credit_code_region differs from district_code: "
+                                                               "a flag to check, not a refusal."})
+
+
+class CountyReviewSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(COUNTY_ACTIONS))
+    reason = Text(1000, min_length=0, load_default="",
+                  metadata={"description": "Required to reject (the application goes back to the applicant, "
+                                           "who may edit and re-apply); shown to the supplier's members."})
+
+
 SupplierPublicPageSchema = page_schema(SupplierPublicSchema)
+CountyReviewerPageSchema = page_schema(CountyReviewerSchema)
+ReviewQueuePageSchema = page_schema(ReviewQueueItemSchema)
 SupplierStatusEventPageSchema = page_schema(SupplierStatusEventSchema)
 SupplierMemberPageSchema = page_schema(SupplierMemberSchema)

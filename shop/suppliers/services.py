@@ -2,8 +2,9 @@
 
 Called by other domains (stable; keyword-only):
     get_supplier(*, supplier_id) -> Supplier                     404 when missing; district loaded
-    require_member(*, user, supplier_id, roles=("owner", "staff")) -> Supplier
-                                                     non-member → NotFound; other role → Forbidden owner_only
+    require_role(*, user, supplier_id, action) -> str           the member's role; action in roles.PERMISSIONS
+                                        non-member → NotFound; role too low → RoleRequired (403 role_required)
+    require_member(*, user, supplier_id, action="view") -> Supplier     require_role, then the supplier
     member_supplier_ids(*, user) -> list[int]
     is_member(*, user, supplier_id) -> bool
     ensure_can_publish(*, supplier) -> None                      Conflict supplier_not_approved unless approved
@@ -27,26 +28,21 @@ from shop.accounts.models import User
 from shop.accounts.permissions import visible_or_404
 from shop.accounts.services import normalise_email
 from shop.database import utcnow
-from shop.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from shop.errors import Conflict, Forbidden, NotFound, RoleRequired, Unauthorized, ValidationFailed
 from shop.extensions import db
 from shop.notifications.services import enqueue
 from shop.pagination import SortKey, keyset_page
 from shop.regions.models import Region
 from shop.regions.services import get_region
-from shop.suppliers.models import ShippingRule, Supplier, SupplierMember, SupplierStatusEvent
+from shop.suppliers.models import (REASON_REQUIRED, REVIEW_STEPS, ShippingRule, Supplier, SupplierMember,
+                                    SupplierStatusEvent)
+from shop.suppliers import roles
 from shop.suppliers.signals import supplier_renamed
 from shop.transaction import transaction
 
-# Review verbs and the one move each makes (all within SUPPLIER_TRANSITIONS). The verb, not only the target,
-# decides: "approve" does not lift a suspension and "reinstate" does not approve an application.
-REVIEW_ACTIONS = {
-    "approve": ("pending", "approved"),
-    "reject": ("pending", "rejected"),
-    "suspend": ("approved", "suspended"),
-    "reinstate": ("suspended", "approved"),
-}
-REASON_REQUIRED = {"reject", "suspend"}
-# Who the supplier is and where it is registered were what the platform approved.
+# The platform's verbs on /review (the county's are in shop.suppliers.vetting); steps are data in models.
+REVIEW_ACTIONS = [verb for by, verb in REVIEW_STEPS if by == "platform"]
+# Who the supplier is and where it is registered were what the county recommended and the platform approved.
 LOCKED_AFTER_APPROVAL = ("credit_code", "district_code", "kind")
 EDITABLE_FIELDS = ("name", "kind", "credit_code", "district_code", "contact_name", "contact_phone", "address",
                    "sc_license_number", "food_filing_number", "farmer_linkage", "represented_producers")
@@ -72,16 +68,18 @@ def _member_role(user, supplier_id: int) -> str | None:
                                                                SupplierMember.user_id == user.id))
 
 
-def _check_role(user, supplier_id: int, roles) -> None:
+def require_role(*, user, supplier_id: int, action: str) -> str:
+    """The one member check: every domain asks for an action of roles.PERMISSIONS, never for a role."""
     role = _member_role(user, supplier_id)
     if role is None:
         raise NotFound("No such supplier.")  # someone else's supplier is indistinguishable from a missing one
-    if role not in roles:
-        raise Forbidden("Only the supplier's owners may do this.", code="owner_only")
+    if not roles.allows(role, action):
+        raise RoleRequired(roles.required_role(action))
+    return role
 
 
-def require_member(*, user, supplier_id: int, roles=("owner", "staff")) -> Supplier:
-    _check_role(user, supplier_id, roles)
+def require_member(*, user, supplier_id: int, action: str = "view") -> Supplier:
+    require_role(user=user, supplier_id=supplier_id, action=action)
     return get_supplier(supplier_id=supplier_id)
 
 
@@ -196,21 +194,35 @@ def create_supplier(*, user, name: str, kind: str, credit_code: str, district_co
     return get_supplier(supplier_id=supplier.id)
 
 
-def review_supplier(*, supplier_id: int, actor, action: str, reason: str = "") -> Supplier:
-    _require_admin(actor)
-    if action not in REVIEW_ACTIONS:
-        raise ValidationFailed("Unknown review action.", errors={"action": [f"One of {', '.join(REVIEW_ACTIONS)}."]})
+def check_review_step(by: str, action: str, reason: str) -> str:
+    """The reason, stripped; 422 for an unknown verb or a missing reason (before any transaction)."""
+    verbs = [verb for kind, verb in REVIEW_STEPS if kind == by]
+    if action not in verbs:
+        raise ValidationFailed("Unknown review action.", errors={"action": [f"One of {', '.join(verbs)}."]})
     reason = reason.strip()
     if action in REASON_REQUIRED and not reason:
         raise ValidationFailed("Say why: the supplier is told the reason.", code="reason_required",
                                errors={"reason": [f"Required to {action}."]})
+    return reason
+
+
+def take_review_step(supplier: Supplier, by: str, action: str, *, actor, reason: str) -> None:
+    """One vetting step on a supplier locked by the caller: 409 unless the step starts from its status."""
+    from_statuses, to_status = REVIEW_STEPS[(by, action)]
+    if supplier.status not in from_statuses or not supplier.can_move_to(to_status):
+        needs = " It needs its county's recommendation first." if (by, action, supplier.status) == (
+            "platform", "approve", "pending") else ""
+        raise Conflict(f"Cannot {action} a {supplier.status} supplier.{needs}", code="illegal_supplier_transition")
+    _record_move(supplier, to_status, actor=actor, reason=reason)
+    supplier.reviewed_at = utcnow()
+
+
+def review_supplier(*, supplier_id: int, actor, action: str, reason: str = "") -> Supplier:
+    """The platform's step: approve recommended applicants, reject, suspend, reinstate."""
+    _require_admin(actor)
+    reason = check_review_step("platform", action, reason)
     with transaction():
-        supplier = _locked_supplier(supplier_id)
-        from_status, to_status = REVIEW_ACTIONS[action]
-        if supplier.status != from_status or not supplier.can_move_to(to_status):
-            raise Conflict(f"Cannot {action} a {supplier.status} supplier.", code="illegal_supplier_transition")
-        _record_move(supplier, to_status, actor=actor, reason=reason)
-        supplier.reviewed_at = utcnow()
+        take_review_step(_locked_supplier(supplier_id), "platform", action, actor=actor, reason=reason)
     return get_supplier(supplier_id=supplier_id)
 
 
@@ -218,11 +230,11 @@ def update_supplier(*, user, supplier_id: int, changes: dict) -> Supplier:
     """Owners edit; credit code, district and kind are locked once approved. Editing a rejected application
     re-submits it (back to pending)."""
     with _supplier_unit():
-        _check_role(user, supplier_id, ("owner",))
+        require_role(user=user, supplier_id=supplier_id, action="edit_supplier")
         supplier = _locked_supplier(supplier_id)
         changes = {field: value for field, value in changes.items() if field in EDITABLE_FIELDS}
         locked = [f for f in LOCKED_AFTER_APPROVAL if f in changes and changes[f] != getattr(supplier, f)]
-        if locked and supplier.status in ("approved", "suspended"):
+        if locked and supplier.status in ("recommended", "approved", "suspended"):
             raise Conflict("These fields cannot change after approval.", code="locked_after_approval",
                            errors={field: ["Locked after approval."] for field in locked})
         if "district_code" in changes:
@@ -308,7 +320,7 @@ def list_members(*, viewer, supplier_id: int, limit: int, cursor: str | None):
 
 def add_member(*, user, supplier_id: int, email: str, role: str) -> SupplierMember:
     with transaction():
-        _check_role(user, supplier_id, ("owner",))
+        require_role(user=user, supplier_id=supplier_id, action="manage_members")
         new_user = db.session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
         if new_user is None:
             raise ValidationFailed("No account uses this email; ask them to register first.", code="unknown_user",
@@ -332,17 +344,43 @@ def remove_member(*, user, supplier_id: int, member_id: int) -> None:
         member = db.session.get(SupplierMember, member_id)
         leaving = member is not None and member.supplier_id == supplier_id and member.user_id == user.id
         if not leaving:
-            _check_role(user, supplier_id, ("owner",))
+            require_role(user=user, supplier_id=supplier_id, action="manage_members")
         _locked_supplier(supplier_id)  # two owners removing each other at once must not leave none
         member = db.session.get(SupplierMember, member_id)
         if member is None or member.supplier_id != supplier_id:
             raise NotFound("No such member.")
         if member.role == "owner":
-            owners = db.session.scalar(select(func.count()).select_from(SupplierMember).where(
-                SupplierMember.supplier_id == supplier_id, SupplierMember.role == "owner"))
-            if owners <= 1:
-                raise Conflict("A supplier keeps at least one owner.", code="last_owner")
+            _keep_an_owner(supplier_id)
         db.session.delete(member)
+
+
+def _keep_an_owner(supplier_id: int) -> None:
+    """Before removing or demoting an owner (under the supplier's lock)."""
+    owners = db.session.scalar(select(func.count()).select_from(SupplierMember).where(
+        SupplierMember.supplier_id == supplier_id, SupplierMember.role == "owner"))
+    if owners <= 1:
+        raise Conflict("A supplier keeps at least one owner.", code="last_owner")
+
+
+def change_member_role(*, user, supplier_id: int, member_id: int, role: str) -> SupplierMember:
+    """Owners only. The member is told, like a new member is; demoting the last owner is refused."""
+    with transaction():
+        require_role(user=user, supplier_id=supplier_id, action="manage_members")
+        supplier = _locked_supplier(supplier_id)  # two owners demoting each other at once must not leave none
+        member = db.session.scalar(select(SupplierMember).where(SupplierMember.id == member_id)
+                                   .options(joinedload(SupplierMember.user))
+                                   .execution_options(populate_existing=True))
+        if member is None or member.supplier_id != supplier_id:
+            raise NotFound("No such member.")
+        if member.role != role:
+            if member.role == "owner":
+                _keep_an_owner(supplier_id)
+            old_role, member.role = member.role, role
+            enqueue(email=member.user.email, user_id=member.user_id, template="supplier_membership_role",
+                    subject=f"您在 {supplier.name} 的角色已变更 / Your role at a supplier changed",
+                    body=f"{user.display_name} 将您在 {supplier.name} 的角色由 {old_role} 改为 {role}。")
+    return db.session.scalar(select(SupplierMember).where(SupplierMember.id == member_id)
+                             .options(joinedload(SupplierMember.user)))
 
 
 # --- shipping -----------------------------------------------------------------------------------------------
@@ -361,7 +399,7 @@ def set_shipping_rule(*, user, supplier_id: int, base_fee_fen: int, base_weight_
                       excluded_region_codes=()) -> ShippingRule:
     codes = sorted(set(excluded_region_codes))
     with transaction():
-        _check_role(user, supplier_id, ("owner", "staff"))
+        require_role(user=user, supplier_id=supplier_id, action="set_shipping_rule")
         known = set(db.session.scalars(select(Region.code).where(Region.code.in_(codes)))) if codes else set()
         unknown = [code for code in codes if code not in known]
         if unknown:

@@ -19,7 +19,7 @@ from shop.extensions import db
 from shop.suppliers.models import SupplierMember
 from tests.catalog.factories import make_product
 from tests.support import PASSWORD, make_user, unique_email, assert_problem
-from tests.suppliers.factories import make_supplier, supplier_fields
+from tests.suppliers.factories import make_supplier, recommend, supplier_fields
 
 API = "/api/v1"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
@@ -443,6 +443,7 @@ def test_a_new_cooperative_imports_its_catalog_and_shoppers_find_it(app, make_cl
     assert response.status_code == 201, response.json
     supplier_id = response.json["id"]
 
+    recommend(supplier_id)
     admin = make_client()
     admin.login(make_user(admin=True).email)
     response = admin.post(f"{API}/suppliers/{supplier_id}/review", json={"action": "approve", "reason": "材料齐全"})

@@ -40,3 +40,27 @@ def make_supplier(owner, *, status: str = "approved", district_code: str = "5002
         supplier.reviewed_at = utcnow()
         db.session.commit()
     return supplier
+
+
+def make_reviewer(district_code: str = "500237", user=None):
+    """A user appointed county reviewer of district_code (by a fresh platform admin)."""
+    from shop.suppliers import vetting
+    from tests.support import make_user
+
+    user = user or make_user()
+    vetting.appoint_reviewer(actor=make_user(admin=True), email=user.email, district_code=district_code)
+    return user
+
+
+def recommend(supplier_id: int, reason: str = "材料属实") -> Supplier:
+    """The county step, as a reviewer of the supplier's district: pending → recommended (platform approves next)."""
+    from shop.suppliers import vetting
+    from shop.suppliers.models import CountyReviewer
+
+    from shop.accounts.models import User
+
+    supplier = db.session.get(Supplier, supplier_id)
+    reviewer_id = db.session.scalar(db.select(CountyReviewer.user_id).where(
+        CountyReviewer.district_code == supplier.district_code).limit(1))
+    reviewer = db.session.get(User, reviewer_id) if reviewer_id else make_reviewer(supplier.district_code)
+    return vetting.county_review(user=reviewer, supplier_id=supplier_id, action="recommend", reason=reason)

@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 from shop.extensions import db
 from shop.suppliers.models import ShippingRule, Supplier, SupplierMember
 from tests.support import token_client, make_user, assert_problem
-from tests.suppliers.factories import make_supplier, supplier_fields, valid_credit_code
+from tests.suppliers.factories import make_reviewer, make_supplier, supplier_fields, valid_credit_code
 
 API = "/api/v1/suppliers"
 
@@ -177,16 +177,19 @@ def review(client, supplier_id, action, reason=""):
     return client.post(f"{API}/{supplier_id}/review", json={"action": action, "reason": reason})
 
 
-def test_admin_approves_and_the_events_tell_the_story(as_user):
+def test_county_recommends_admin_approves_and_the_events_tell_the_story(as_user):
     owner, admin = make_user(), make_user(admin=True)
     supplier = make_supplier(owner, status="pending")
+    reviewer = make_reviewer(supplier.district_code)
+    assert as_user(reviewer).post(f"{API}/{supplier.id}/county-review",
+                                  json={"action": "recommend", "reason": "实地核查属实"}).status_code == 200
     response = review(as_user(admin), supplier.id, "approve", "材料齐全")
     assert response.status_code == 200, response.json
     assert response.json["status"] == "approved"
     events = as_user(owner).get(f"{API}/{supplier.id}/events").json
     assert [(e["from_status"], e["to_status"], e["actor_id"]) for e in events["items"]] == [
-        (None, "pending", owner.id), ("pending", "approved", admin.id)]
-    assert events["items"][1]["reason"] == "材料齐全"
+        (None, "pending", owner.id), ("pending", "recommended", reviewer.id), ("recommended", "approved", admin.id)]
+    assert [e["reason"] for e in events["items"][1:]] == ["实地核查属实", "材料齐全"]
     assert events["next_cursor"] is None
     assert as_user(admin).get(f"{API}/{supplier.id}/events").status_code == 200
 
@@ -205,7 +208,7 @@ def test_non_admins_cannot_review(as_user, anonymous):
     assert reload(supplier.id).status == "pending"
 
 
-@pytest.mark.parametrize("status, action", [("pending", "suspend"), ("pending", "reinstate"),
+@pytest.mark.parametrize("status, action", [("pending", "suspend"), ("pending", "reinstate"), ("pending", "approve"),
                                             ("approved", "approve"), ("approved", "reject"),
                                             ("rejected", "approve"), ("suspended", "approve"),
                                             ("suspended", "suspend")])
@@ -358,9 +361,9 @@ def test_list_runs_the_same_number_of_statements_for_any_page_size(anonymous):
 # --- editing ------------------------------------------------------------------------------------------------
 
 
-def add_staff(supplier_id: int):
+def add_staff(supplier_id: int, role: str = "staff"):
     staff = make_user()
-    db.session.add(SupplierMember(supplier_id=supplier_id, user_id=staff.id, role="staff"))
+    db.session.add(SupplierMember(supplier_id=supplier_id, user_id=staff.id, role=role))
     db.session.commit()
     return staff
 
@@ -384,7 +387,7 @@ def test_staff_may_not_edit_and_outsiders_get_404(as_user, anonymous):
     owner = make_user()
     supplier = make_supplier(owner, status="pending")
     staff = add_staff(supplier.id)
-    assert_problem(as_user(staff).patch(f"{API}/{supplier.id}", json={"name": "x"}), 403, "owner_only")
+    assert_problem(as_user(staff).patch(f"{API}/{supplier.id}", json={"name": "x"}), 403, "role_required")
     assert_problem(as_user(make_user()).patch(f"{API}/{supplier.id}", json={"name": "x"}), 404)
     assert_problem(as_user(make_user(admin=True)).patch(f"{API}/{supplier.id}", json={"name": "x"}), 404)
     assert_problem(anonymous.patch(f"{API}/{supplier.id}", json={"name": "x"}), 401)
@@ -504,9 +507,9 @@ def test_member_rules(as_user, anonymous):
 
     staff = as_user(staff_user)
     assert_problem(staff.post(f"{API}/{supplier.id}/members", json={"email": make_user().email}), 403,
-                   "owner_only")
+                   "role_required")
     owner_member = db.session.scalar(select(SupplierMember).where(SupplierMember.user_id == owner.id))
-    assert_problem(staff.delete(f"{API}/{supplier.id}/members/{owner_member.id}"), 403, "owner_only")
+    assert_problem(staff.delete(f"{API}/{supplier.id}/members/{owner_member.id}"), 403, "role_required")
     assert_problem(client.delete(f"{API}/{supplier.id}/members/{owner_member.id}"), 409, "last_owner")
     assert_problem(client.delete(f"{API}/{supplier.id}/members/9999"), 404)
     assert_problem(as_user(make_user()).get(f"{API}/{supplier.id}/members"), 404)
@@ -557,12 +560,16 @@ RULE = {"base_fee_fen": 800, "base_weight_g": 1000, "per_extra_kg_fen": 300, "co
         "free_over_fen": 9900, "excluded_region_codes": ["650000", "540000"]}
 
 
-def test_staff_set_the_shipping_rule_and_members_read_it(as_user, anonymous):
+def test_managers_set_the_shipping_rule_and_members_read_it(as_user, anonymous):
     owner = make_user()
     supplier = make_supplier(owner)
     staff = as_user(add_staff(supplier.id))
+    manager = as_user(add_staff(supplier.id, role="manager"))
     assert_problem(staff.get(f"{API}/{supplier.id}/shipping-rule"), 404, "no_shipping_rule")
-    response = staff.put(f"{API}/{supplier.id}/shipping-rule", json=RULE)
+    refused = staff.put(f"{API}/{supplier.id}/shipping-rule", json=RULE)
+    assert_problem(refused, 403, "role_required")
+    assert refused.json["required_role"] == "manager"
+    response = manager.put(f"{API}/{supplier.id}/shipping-rule", json=RULE)
     assert response.status_code == 200, response.json
     assert response.json["excluded_region_codes"] == ["540000", "650000"]
     read = as_user(owner).get(f"{API}/{supplier.id}/shipping-rule").json

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from shop.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from shop.extensions import db
 from shop.suppliers import services
-from shop.suppliers.models import SUPPLIER_TRANSITIONS, ShippingRule, Supplier, SupplierMember, SupplierStatusEvent
+from shop.suppliers.models import (REVIEW_STEPS, SUPPLIER_TRANSITIONS, ShippingRule, Supplier, SupplierMember,
+                                   SupplierStatusEvent)
 from tests.support import make_user
 from tests.suppliers.factories import make_supplier, supplier_fields, valid_credit_code
 
@@ -68,14 +69,15 @@ def test_trading_agent_needs_producers_and_others_may_not_have_them():
 # --- review -------------------------------------------------------------------------------------------------
 
 
-def test_review_actions_stay_within_the_state_machine():
-    for source, target in services.REVIEW_ACTIONS.values():
-        assert target in SUPPLIER_TRANSITIONS[source]
+def test_review_steps_stay_within_the_state_machine():
+    for sources, target in REVIEW_STEPS.values():
+        assert all(target in SUPPLIER_TRANSITIONS[source] for source in sources)
 
 
-LEGAL = [("pending", "approve", "approved"), ("pending", "reject", "rejected"),
+LEGAL = [("recommended", "approve", "approved"), ("pending", "reject", "rejected"),
+         ("recommended", "reject", "rejected"),
          ("approved", "suspend", "suspended"), ("suspended", "reinstate", "approved")]
-ILLEGAL = [(status, action) for status in ("pending", "approved", "rejected", "suspended")
+ILLEGAL = [(status, action) for status in ("pending", "recommended", "approved", "rejected", "suspended")
            for action in services.REVIEW_ACTIONS
            if (status, action) not in {(s, a) for s, a, _ in LEGAL}]
 
@@ -117,7 +119,7 @@ def test_reject_and_suspend_need_a_reason(action, reason):
 
 
 def test_approve_needs_no_reason():
-    supplier = make_supplier(make_user(), status="pending")
+    supplier = make_supplier(make_user(), status="recommended")
     assert services.review_supplier(supplier_id=supplier.id, actor=make_user(admin=True),
                                     action="approve").status == "approved"
 
@@ -224,10 +226,10 @@ def test_membership_helpers():
     assert not services.is_member(user=make_user(admin=True), supplier_id=first.id)
 
     assert services.require_member(user=staff, supplier_id=first.id).id == first.id
-    assert services.require_member(user=owner, supplier_id=first.id, roles=("owner",)).district.code == "500237"
+    assert services.require_member(user=owner, supplier_id=first.id, action="manage_members").district.code == "500237"
     with pytest.raises(Forbidden) as raised:
-        services.require_member(user=staff, supplier_id=first.id, roles=("owner",))
-    assert raised.value.code == "owner_only"
+        services.require_member(user=staff, supplier_id=first.id, action="manage_members")
+    assert raised.value.code == "role_required"
     for user, supplier_id in ((staff, second.id), (stranger, first.id), (owner, 999)):
         with pytest.raises(NotFound):
             services.require_member(user=user, supplier_id=supplier_id)

@@ -1,0 +1,37 @@
+"""What each member role of a supplier may do: data, read by every member check (suppliers.services.require_role).
+
+Roles are ranked: a role may do everything the roles below it may. Each action names the least role that may
+do it, so a 403 can tell the caller which role would be needed.
+"""
+from __future__ import annotations
+
+# Lowest first. Existing members from before roles were split became managers (they could do all of this).
+ROLE_ORDER = ("staff", "manager", "owner")
+MEMBER_ROLES = ("owner", "manager", "staff")
+
+PERMISSIONS = {
+    # staff: the day-to-day catalog work and getting goods out of the door
+    "view": "staff",                  # the supplier's private views: products, fulfilments, rules, members
+    "edit_listings": "staff",         # products, new SKUs, SKU edits other than the price, catalog import/export
+    "ship_fulfillment": "staff",      # ship and confirm delivery of the supplier's fulfilments
+    # manager: money and stock
+    "adjust_stock": "manager",
+    "set_shipping_rule": "manager",
+    "decide_refund": "manager",
+    "set_prices": "manager",          # changing the price of an existing SKU
+    # owner: who the supplier is and who works for it
+    "manage_members": "owner",
+    "edit_supplier": "owner",
+}
+
+
+def rank(role: str | None) -> int:
+    return ROLE_ORDER.index(role) + 1 if role in ROLE_ORDER else 0
+
+
+def required_role(action: str) -> str:
+    return PERMISSIONS[action]  # a KeyError here is a programming error: every check names a listed action
+
+
+def allows(role: str | None, action: str) -> bool:
+    return rank(role) >= rank(required_role(action))
