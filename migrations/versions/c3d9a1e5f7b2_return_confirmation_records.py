@@ -20,7 +20,7 @@ branch_labels = None
 depends_on = None
 
 ORDER = sa.table("order", sa.column("id", sa.Integer), sa.column("placed_at", UTCDateTime()),
-                 sa.column("return_confirmations", sa.Text))
+                 sa.column("return_confirmations", sa.JSON))
 
 
 def _rows(connection):
@@ -29,7 +29,7 @@ def _rows(connection):
 
 
 def _load(value):
-    return json.loads(value) if isinstance(value, str) else value
+    return json.loads(value) if isinstance(value, str) else value  # JSON columns hand back parsed values
 
 
 def upgrade():
@@ -40,7 +40,7 @@ def upgrade():
             continue
         records = [{"product_id": i, "wording_version": None, "confirmed_at": placed_at.isoformat()} for i in ids]
         connection.execute(ORDER.update().where(ORDER.c.id == order_id)
-                           .values(return_confirmations=json.dumps(records)))
+                           .values(return_confirmations=records))
 
 
 def downgrade():
@@ -48,4 +48,4 @@ def downgrade():
     for order_id, _placed_at, value in _rows(connection):
         records = _load(value) or []
         ids = [r["product_id"] for r in records if isinstance(r, dict)]
-        connection.execute(ORDER.update().where(ORDER.c.id == order_id).values(return_confirmations=json.dumps(ids)))
+        connection.execute(ORDER.update().where(ORDER.c.id == order_id).values(return_confirmations=ids))
