@@ -97,6 +97,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table by copying it, and dropping the old copy with foreign keys enforced refuses
+            # (or cascades to) every row that references it. Enforcement is off while migrating (a PRAGMA only
+            # takes effect outside a transaction) and the references are checked before commit instead.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -105,6 +111,12 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"Migration left rows pointing at nothing: {broken[:5]}")
+        if sqlite:
+            connection.invalidate()  # never hand this unenforcing connection back to the pool
 
 
 if context.is_offline_mode():

@@ -34,20 +34,12 @@ def _role_check(batch_op, roles):
     batch_op.create_check_constraint(op.f(ROLE_CHECK), _in('role', roles))
 
 
-def _sqlite_foreign_keys(on: bool):
-    # SQLite copies a table to change it, and dropping the old supplier table would cascade-delete every member,
-    # product and rule referencing it: enforcement is off while it is copied (a PRAGMA outside any transaction).
-    if op.get_bind().dialect.name == 'sqlite':
-        with op.get_context().autocommit_block():
-            op.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
-
-
 def _status_check(statuses):
-    _sqlite_foreign_keys(False)
+    # SQLite copies the supplier table here: migrations/env.py turns foreign-key enforcement off while migrating,
+    # so the copy neither cascades to nor refuses the rows that reference suppliers.
     with op.batch_alter_table('supplier', schema=None) as batch_op:
         batch_op.drop_constraint(op.f(STATUS_CHECK), type_='check')
         batch_op.create_check_constraint(op.f(STATUS_CHECK), _in('status', statuses))
-    _sqlite_foreign_keys(True)
 
 
 def upgrade():

@@ -45,8 +45,10 @@ def upgrade():
     op.execute("INSERT INTO gi_record (product_id, scheme, number, protected_area, harvest_months_mask, status,"
                " review_note, created_at) SELECT id, gi_scheme, gi_number, gi_protected_area, 0, 'claimed', '',"
                " created_at FROM product WHERE gi_scheme IS NOT NULL")
+    checks = {c['name'] for c in sa.inspect(op.get_bind()).get_check_constraints('product')}
     with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_product_gi_scheme'), type_='check')  # the enum's CHECK goes with it
+        if 'ck_product_gi_scheme' in checks:  # the enum's CHECK goes with its column
+            batch_op.drop_constraint(op.f('ck_product_gi_scheme'), type_='check')
         batch_op.drop_column('gi_protected_area')
         batch_op.drop_column('gi_scheme')
         batch_op.drop_column('gi_number')
@@ -58,6 +60,8 @@ def downgrade():
         batch_op.add_column(sa.Column('gi_number', sa.VARCHAR(length=64), nullable=True))
         batch_op.add_column(sa.Column('gi_scheme', sa.VARCHAR(length=32), nullable=True))
         batch_op.add_column(sa.Column('gi_protected_area', sa.VARCHAR(length=255), nullable=True))
+        batch_op.create_check_constraint(op.f('ck_product_gi_scheme'), "gi_scheme IN ('gi_trademark', "
+                                         "'gi_protected_product', 'agricultural_gi')")
     # Back to one GI per product: the first record of each.
     op.execute("UPDATE product SET gi_scheme = r.scheme, gi_number = r.number, gi_protected_area = r.protected_area"
                " FROM gi_record r WHERE r.product_id = product.id AND r.id = (SELECT min(id) FROM gi_record"
