@@ -34,8 +34,8 @@ from shop.notifications.services import enqueue
 from shop.pagination import SortKey, keyset_page
 from shop.regions.models import Region
 from shop.regions.services import get_region
-from shop.suppliers.models import (REASON_REQUIRED, REVIEW_STEPS, ShippingRule, Supplier, SupplierMember,
-                                    SupplierStatusEvent)
+from shop.suppliers.models import (REASON_REQUIRED, REVIEW_STEPS, CountyReviewer, ShippingRule, Supplier,
+                                    SupplierMember, SupplierStatusEvent)
 from shop.suppliers import roles
 from shop.suppliers.signals import supplier_renamed
 from shop.transaction import transaction
@@ -100,8 +100,17 @@ def ensure_can_publish(*, supplier: Supplier) -> None:
 
 
 def _sees_everything(viewer, supplier_id: int) -> bool:
-    """Members and platform admins see a supplier in any state, with its contact details."""
-    return viewer is not None and (viewer.is_platform_admin or is_member(user=viewer, supplier_id=supplier_id))
+    """Members, platform admins and the county reviewer of its district see a supplier in any state, with its
+    contact details (the reviewer checks them before recommending)."""
+    return viewer is not None and (viewer.is_platform_admin or is_member(user=viewer, supplier_id=supplier_id)
+                                   or _reviews_district_of(viewer, supplier_id))
+
+
+def _reviews_district_of(viewer, supplier_id: int) -> bool:
+    return db.session.scalar(
+        select(func.count()).select_from(CountyReviewer).join(Supplier, Supplier.district_code
+                                                              == CountyReviewer.district_code)
+        .where(CountyReviewer.user_id == viewer.id, Supplier.id == supplier_id)) > 0
 
 
 def _require_admin(viewer) -> None:
@@ -301,7 +310,9 @@ def _require_member_or_admin(viewer, supplier_id: int) -> None:
 
 
 def list_status_events(*, viewer, supplier_id: int, limit: int, cursor: str | None):
-    _require_member_or_admin(viewer, supplier_id)
+    """The vetting history with reasons: for members, admins and the county reviewer of the district."""
+    if viewer is None or not _reviews_district_of(viewer, supplier_id):
+        _require_member_or_admin(viewer, supplier_id)
     stmt = select(SupplierStatusEvent).where(SupplierStatusEvent.supplier_id == supplier_id)
     return keyset_page(db.session, stmt, keys=[SortKey(SupplierStatusEvent.id, lambda e: e.id)], limit=limit,
                        cursor=cursor)

@@ -228,3 +228,18 @@ def test_two_admins_approving_at_once_count_once():
                     for c in clients])
     assert sorted(results) == [200, 409], results
     assert moves_to(supplier_id, "approved") == 1 and status_of(supplier_id) == "approved"
+
+
+def test_a_reviewer_opens_its_districts_applicants_and_their_history_but_no_others():
+    owner = make_user()
+    local = make_supplier(owner, status="pending", name="本地合作社")
+    elsewhere = make_supplier(owner, status="pending", district_code=FENGJIE, name="奉节企业")
+    client = token_client(make_reviewer(WUSHAN))
+    detail = client.get(f"{API}/suppliers/{local.id}")
+    assert detail.status_code == 200 and detail.json["contact_phone"] == local.contact_phone
+    assert county_review(client, local.id, "reject", "营业执照地址与申报不符").status_code == 200
+    events = client.get(f"{API}/suppliers/{local.id}/events").json["items"]
+    assert events[-1]["reason"] == "营业执照地址与申报不符"
+    assert_problem(client.get(f"{API}/suppliers/{elsewhere.id}"), 404, "not_found")
+    assert_problem(client.get(f"{API}/suppliers/{elsewhere.id}/events"), 404, "not_found")
+    assert_problem(client.get(f"{API}/suppliers/{local.id}/members"), 404, "not_found")
