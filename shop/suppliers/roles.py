@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # Lowest first. Existing members from before roles were split became managers (they could do all of this).
 ROLE_ORDER = ("staff", "manager", "owner")
-MEMBER_ROLES = ("owner", "manager", "staff")
+MEMBER_ROLES = tuple(reversed(ROLE_ORDER))  # highest first, as forms list them
 
 PERMISSIONS = {
     # staff: the day-to-day catalog work and getting goods out of the door
