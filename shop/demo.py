@@ -38,7 +38,7 @@ def ensure_user(account: dict) -> User:
 def load_demo_data() -> dict:
     """Idempotent. The accounts and catalog are one unit of work (every row or none); the order history comes
     after its commit, each order in its own units of work as real orders are (refunds run after commit)."""
-    from shop.catalog.demo_data import load_demo_catalog
+    from shop.catalog.demo_data import load_demo_catalog, verify_sourced_gi
     from shop.demo_history import load_demo_history
 
     with transaction():
@@ -48,6 +48,7 @@ def load_demo_data() -> dict:
         shopper = users["shopper"]
         if not list_addresses(user=shopper):
             create_address(user=shopper, is_default=True, **DEMO_ADDRESS)
+    verify_sourced_gi(users["platform admin"])
     history = load_demo_history(admin=users["platform admin"], shipper=users["supplier shipping"],
                                 ensure_user=ensure_user)
     return {"users": len(users), **catalog, **history}

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from stdnum.cn import uscc
 
 from shop.catalog import gi, search, stock
-from shop.catalog.models import Category, Product, Sku, months_to_mask
+from shop.catalog.models import Category, GiRecord, Product, Sku, months_to_mask
 from shop.catalog.seed import load_categories
 from shop.catalog.services import SKU_DEFAULTS, check_product, refresh_min_price, sku_problems
 from shop.database import utcnow
@@ -212,3 +212,20 @@ def load_demo_catalog(owner_user, staff_user=None, other_owners: dict | None = N
             added["skus"] += _create_product(spec, supplier, categories, owner_user.id)
             added["products"] += 1
     return added
+
+
+# GI numbers that ../shared/reference/products.md gives (奉节脐橙: GI trademark No. 4049199). The demo operator
+# verifies these; the "-demo" placeholders stay claimed, as unverified claims do.
+SOURCED_GI_NUMBERS = {"4049199"}
+
+
+def verify_sourced_gi(admin) -> int:
+    """The demo operator verifies the demo GI claims whose number is sourced. Idempotent. Returns how many."""
+    claimed = list(db.session.scalars(
+        select(GiRecord.id).join(Product).where(Product.is_demo.is_(True), GiRecord.status == "claimed",
+                                                GiRecord.number.in_(SOURCED_GI_NUMBERS))))
+    for record_id in claimed:
+        gi.review(user=admin, record_id=record_id, action="verify",
+                  note="演示：编号见参考资料 products.md")
+    return len(claimed)
+
