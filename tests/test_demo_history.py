@@ -13,7 +13,7 @@ from shop.orders.models import Order
 from shop.payments.models import Payment
 from shop.refunds.models import Refund
 from shop.suppliers.models import ShippingRule, Supplier
-from tests.orders.test_money_channels import assert_exact
+from tests.orders.invariants import assert_exact
 
 
 def test_demo_history_spans_months_provinces_and_outcomes_and_loads_once():

@@ -5,20 +5,19 @@ service (the channels that offer them come in later issues); everything else goe
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 import pytest
 from sqlalchemy import select
 
 from shop.checkout.services import place_order
 from shop.extensions import db
-from shop.orders.models import Fulfillment, Order, OrderLine
+from shop.orders.models import Order
 from shop.payments import services as payments
 from shop.payments.models import Payment
-from shop.refunds.models import Refund, RefundLine, RefundPart
 from tests.orders.factories import (PRICE_A, PRICE_B, api_as, load_order, provider_refunds,
                                     set_rule, stripe_api)
 from tests.payments.conftest import run_together
+from tests.orders.invariants import assert_exact
 from tests.support import make_user, assert_problem
 
 TODAY = dt.date.today().isoformat()
@@ -46,57 +45,6 @@ def _place(world, plan: str, *, deposit_fen: int = 0, items=None) -> Order:
 def _transfer(admin, order_id: int, amount_fen: int, reference: str):
     return admin.post(f"/api/v1/orders/{order_id}/bank-transfers",
                       json={"amount_fen": amount_fen, "value_date": TODAY, "reference": reference})
-
-
-def assert_exact(order_id: int) -> dict:
-    """The money of one order, read back from every table that holds a part of it, adds up to the fen:
-    items (lines + shipping) = order; payments' refunded = order's refunded = the refunds' lines; each
-    payment's refunded = its refund parts; and the net per line, per supplier and per origin district computed
-    from the order lines equals the same net computed from the refund rows. Returns the net per district."""
-    db.session.expire_all()
-    order = db.session.get(Order, order_id)
-    lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order_id)))
-    fulfillments = list(db.session.scalars(select(Fulfillment).where(Fulfillment.order_id == order_id)))
-    pays = list(db.session.scalars(select(Payment).where(Payment.order_id == order_id)))
-    assert sum(l.paid_fen for l in lines) + sum(f.shipping_paid_fen for f in fulfillments) == order.paid_fen
-    assert sum(l.refunded_fen for l in lines) + sum(f.shipping_refunded_fen for f in fulfillments) == \
-        order.refunded_fen
-    assert sum(p.amount_fen for p in pays if p.status == "succeeded") == order.paid_fen
-    assert sum(p.refunded_fen for p in pays) == order.refunded_fen
-    counted = ("approved", "processing", "awaiting_transfer", "succeeded")
-    refund_lines = list(db.session.scalars(select(RefundLine).join(Refund, Refund.id == RefundLine.refund_id)
-                                           .where(Refund.order_id == order_id, Refund.status.in_(counted))))
-    assert sum(r.amount_fen for r in refund_lines) == order.refunded_fen
-    for payment in pays:
-        parts = db.session.scalars(select(RefundPart.amount_fen).where(RefundPart.payment_id == payment.id,
-                                                                      RefundPart.status != "failed"))
-        assert sum(parts) == payment.refunded_fen
-    by_line = {l.id: l for l in lines}
-    from_refunds: dict[int, int] = defaultdict(int)
-    for r in refund_lines:
-        from_refunds[r.order_line_id] += r.amount_fen
-    for line in lines:
-        assert line.refunded_fen == from_refunds[line.id]
-    for f in fulfillments:
-        assert f.shipping_refunded_fen == sum(r.amount_fen for r in refund_lines
-                                              if r.order_line_id is None and r.fulfillment_id == f.id)
-    net_district: dict[str, int] = defaultdict(int)
-    net_supplier: dict[int, int] = defaultdict(int)
-    for line in lines:
-        net_district[line.origin_district_code] += line.paid_fen - line.refunded_fen
-        net_supplier[line.supplier_id] += line.paid_fen - line.refunded_fen
-    for f in fulfillments:
-        net_supplier[f.supplier_id] += f.shipping_paid_fen - f.shipping_refunded_fen
-    assert sum(net_supplier.values()) == order.paid_fen - order.refunded_fen
-    from_rows: dict[str, int] = defaultdict(int)
-    for line in lines:
-        from_rows[line.origin_district_code] += line.paid_fen
-    for r in refund_lines:
-        if r.order_line_id is not None:
-            from_rows[by_line[r.order_line_id].origin_district_code] -= r.amount_fen
-    assert dict(from_rows) == dict(net_district)
-    db.session.commit()
-    return dict(net_district)
 
 
 def _parts(refund: dict) -> list[tuple[str, int, str]]:
