@@ -77,6 +77,8 @@ BLUEPRINT_MODULES = (
     "shop.payments.routes",
     "shop.refunds.routes",
     "shop.notifications.routes",
+    "shop.procurement.routes",
+    "shop.fapiao.routes",
 )
 
 

@@ -2,20 +2,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.database import UTCDateTime, string_enum, utcnow
 from shop.extensions import db
 
 CHANNELS = ("retail", "procurement", "presale", "store")
-ORDER_STATUSES = ("awaiting_approval", "rejected", "pending_payment", "deposit_paid", "paid", "fulfilling", "shipped",
-                  "delivered", "completed", "cancelled")
-# The order state machine. Procurement enters at awaiting_approval and, on payment terms, goes straight to
-# fulfilling with an invoice due; retail enters at pending_payment. `fulfilling` = some suppliers shipped. An
-# order whose payment plan takes a deposit first waits in deposit_paid for its balance (shop.orders.plans).
+ORDER_STATUSES = ("awaiting_approval", "approved", "rejected", "pending_payment", "deposit_paid", "paid", "fulfilling",
+                  "shipped", "delivered", "completed", "cancelled")
+# The order state machine. Retail enters at pending_payment. `fulfilling` = some suppliers shipped. An order whose
+# payment plan takes a deposit first waits in deposit_paid for its balance (shop.orders.plans).
+# Procurement (shop.procurement.requisitions) enters at awaiting_approval when it is above the buyer's spending
+# limit, else at approved. `approved` holds the stock: a card order moves on to pending_payment at once; an order
+# on terms stays approved with its invoice due, and its suppliers ship it (approved → fulfilling | shipped).
 ORDER_TRANSITIONS = {
-    "awaiting_approval": {"pending_payment", "fulfilling", "rejected", "cancelled"},
+    "awaiting_approval": {"approved", "rejected", "cancelled"},
+    "approved": {"pending_payment", "fulfilling", "shipped", "cancelled"},
     "pending_payment": {"paid", "deposit_paid", "cancelled"},
     "deposit_paid": {"paid", "cancelled"},
     "paid": {"fulfilling", "shipped", "cancelled"},
@@ -26,8 +29,8 @@ ORDER_TRANSITIONS = {
     "cancelled": set(),
     "rejected": set(),
 }
-PAYMENT_TERMS = ("prepaid", "net_30", "net_60")
-PAYMENT_PLANS = ("card", "deposit_balance", "bank_transfer")  # what each needs: shop.orders.plans.PLANS
+PAYMENT_TERMS = ("prepaid", "net_15", "net_30", "net_60")
+PAYMENT_PLANS = ("card", "deposit_balance", "bank_transfer", "on_terms")  # what each needs: shop.orders.plans.PLANS
 FULFILLMENT_STATUSES = ("pending", "shipped", "delivered", "cancelled")
 FULFILLMENT_TRANSITIONS = {"pending": {"shipped", "cancelled"}, "shipped": {"delivered"}, "delivered": set(),
                            "cancelled": set()}
@@ -48,7 +51,7 @@ class Order(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    organization_id: Mapped[int | None] = mapped_column(Integer, index=True)  # procurement (later issue)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)  # procurement
     channel: Mapped[str] = mapped_column(string_enum(*CHANNELS, name="order_channel"), default="retail")
     status: Mapped[str] = mapped_column(string_enum(*ORDER_STATUSES, name="order_status"), index=True)
     payment_terms: Mapped[str] = mapped_column(string_enum(*PAYMENT_TERMS, name="payment_terms"), default="prepaid")
@@ -66,6 +69,7 @@ class Order(db.Model):
     buyer_region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))  # 消费帮扶 attribution
     fapiao: Mapped[dict | None] = mapped_column(JSON)
     po_number: Mapped[str | None] = mapped_column(String(64))
+    requested_delivery_on: Mapped[dt.date | None] = mapped_column(Date)  # procurement: when the canteen needs it
     # What the buyer confirmed at purchase about 七日无理由退货 exclusion: catalog.return_policies records.
     return_confirmations: Mapped[list] = mapped_column(JSON, default=list)
     note: Mapped[str] = mapped_column(String(255), default="")
@@ -169,6 +173,9 @@ class OrderLine(db.Model):
     product_type: Mapped[str] = mapped_column(String(32))
     return_policy: Mapped[str] = mapped_column(String(32))
     unit_price_fen: Mapped[int] = mapped_column(Integer)
+    # The SKU's list price when it sold: above unit_price_fen when a volume tier applied (procurement).
+    list_unit_price_fen: Mapped[int | None] = mapped_column(Integer)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))  # as listed when it sold
     quantity: Mapped[int] = mapped_column(Integer)
     line_total_fen: Mapped[int] = mapped_column(BigInteger)
     # The line's share of the order's payments and refunds, to the fen: net per line = paid - refunded.

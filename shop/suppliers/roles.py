@@ -1,9 +1,8 @@
 """What each member role of a supplier may do: data, read by every member check (suppliers.services.require_role).
-
-Roles are ranked: a role may do everything the roles below it may. Each action names the least role that may
-do it, so a 403 can tell the caller which role would be needed.
-"""
+The ranking rules are shop.roles.RoleLadder, shared with organisations."""
 from __future__ import annotations
+
+from shop.roles import RoleLadder
 
 # Lowest first. Existing members from before roles were split became managers (they could do all of this).
 ROLE_ORDER = ("staff", "manager", "owner")
@@ -25,13 +24,5 @@ PERMISSIONS = {
 }
 
 
-def rank(role: str | None) -> int:
-    return ROLE_ORDER.index(role) + 1 if role in ROLE_ORDER else 0
-
-
-def required_role(action: str) -> str:
-    return PERMISSIONS[action]  # a KeyError here is a programming error: every check names a listed action
-
-
-def allows(role: str | None, action: str) -> bool:
-    return rank(role) >= rank(required_role(action))
+LADDER = RoleLadder(ROLE_ORDER, PERMISSIONS)
+rank, required_role, allows = LADDER.rank, LADDER.required_role, LADDER.allows

@@ -1,7 +1,5 @@
 import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate
-from stdnum import exceptions as stdnum_errors
-from stdnum.cn import uscc
 
 from shop.pagination import PageArgsSchema, page_schema
 from shop.regions.schemas import RegionBriefSchema
@@ -9,31 +7,10 @@ from shop.suppliers.models import SUPPLIER_KINDS, SUPPLIER_STATUSES
 from shop.suppliers.roles import MEMBER_ROLES
 from shop.suppliers.services import REVIEW_ACTIONS
 from shop.suppliers.vetting import COUNTY_ACTIONS, QUEUE_STATUSES, credit_code_region, region_mismatch
-from shop.validators import Fen, RegionCode, StrictInt, Text
+from shop.validators import CreditCode, Fen, RegionCode, StrictInt, Text
 
 MAX_PRODUCERS = 50
 MAX_EXCLUDED_REGIONS = 500
-
-
-class CreditCode(fields.String):
-    """统一社会信用代码 (GB 32100-2015), check character included; loads as the compact upper-case form."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {}).update(
-            description="统一社会信用代码: 18 characters (digits and capital letters except I, O, S, V, Z), the "
-                        "last a check character (GB 32100-2015); characters 3-8 are the registering region's "
-                        "code. Spaces and dashes are ignored.",
-            pattern=r"^[0-9A-Za-z -]{18,26}$", example="91500237MA5U1234X0")
-        super().__init__(validate=validate.Length(max=26), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return uscc.validate(raw)
-        except stdnum_errors.InvalidChecksum:
-            raise ValidationError("Wrong check character.")
-        except stdnum_errors.ValidationError:
-            raise ValidationError("Not a unified social credit code (18 characters).")
 
 
 class CnPhone(fields.String):
