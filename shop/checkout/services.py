@@ -20,6 +20,7 @@ from shop.checkout.pricing import Quote, price_items
 from shop.database import utcnow
 from shop.errors import Conflict, PaymentProviderError, ShopError, ValidationFailed
 from shop.extensions import db
+from shop.fapiao import requests as fapiao_requests
 from shop.orders import events, plans
 from shop.orders.models import Fulfillment, Order, OrderLine
 from shop.orders.services import load_order
@@ -60,6 +61,17 @@ def _check_quote(quote: Quote, confirmations: set[int], *, payment_plan: str, de
     if problem:
         raise ValidationFailed("The deposit does not fit the payment plan.", code=problem,
                                errors={"deposit_fen": ["More than nothing and less than the total."]})
+    check_lines(quote)
+    needed = _needing_confirmation(quote)
+    missing = sorted(needed - confirmations)
+    if missing:
+        raise ValidationFailed("Confirm that these products are not returnable without reason.",
+                               code=error_codes.RETURN_CONFIRMATION_REQUIRED, errors={"return_confirmations": missing})
+
+
+def check_lines(quote: Quote, *, address_field: str = "address_id") -> None:
+    """Every line can be bought as quoted and every supplier delivers there, or the first reason why not
+    (procurement places requisitions through the same checks)."""
     problems = quote.problems()
     if any("unavailable" in p for p in problems.values()):
         raise Conflict("Some items are no longer on sale.", code=error_codes.UNAVAILABLE,
@@ -75,12 +87,7 @@ def _check_quote(quote: Quote, confirmations: set[int], *, payment_plan: str, de
     undeliverable = [g.supplier.id for g in quote.groups if g.undeliverable]
     if undeliverable:
         raise ValidationFailed("Some suppliers do not deliver to this address.", code=error_codes.UNDELIVERABLE,
-                               errors={"address_id": [f"supplier {s}" for s in undeliverable]})
-    needed = _needing_confirmation(quote)
-    missing = sorted(needed - confirmations)
-    if missing:
-        raise ValidationFailed("Confirm that these products are not returnable without reason.",
-                               code=error_codes.RETURN_CONFIRMATION_REQUIRED, errors={"return_confirmations": missing})
+                               errors={address_field: [f"supplier {s}" for s in undeliverable]})
 
 
 def _needing_confirmation(quote: Quote) -> set[int]:
@@ -160,15 +167,25 @@ def _place(*, user, address_id, items, return_confirmations, fapiao, note, idemp
 
 def _create_order(*, user, quote: Quote, pairs, address, fapiao, note, return_confirmations, idempotency_key,
                   request_fingerprint, payment_plan, deposit_fen, now, expires_at) -> Order:
-    order = Order(buyer_id=user.id, channel="retail", status="pending_payment", payment_terms="prepaid",
-                  subtotal_fen=quote.subtotal_fen, shipping_fen=quote.shipping_fen, discount_fen=0,
-                  total_fen=quote.total_fen, shipping_address=addresses.snapshot(address),
-                  buyer_region_code=user.home_region_code, fapiao=fapiao, note=note,
-                  return_confirmations=[confirmation_record(product_id, confirmed_at=now) for product_id
-                                        in sorted(_needing_confirmation(quote) & set(return_confirmations))],
-                  idempotency_key=idempotency_key,
-                  request_fingerprint=request_fingerprint, placed_at=now, expires_at=expires_at,
-                  payment_plan=payment_plan, deposit_fen=deposit_fen)
+    order = write_order(quote, now=now, buyer_id=user.id, channel="retail", status="pending_payment",
+                        payment_terms="prepaid", shipping_address=addresses.snapshot(address),
+                        buyer_region_code=user.home_region_code, fapiao=fapiao, note=note,
+                        return_confirmations=[confirmation_record(product_id, confirmed_at=now) for product_id
+                                              in sorted(_needing_confirmation(quote) & set(return_confirmations))],
+                        idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
+                        expires_at=expires_at, payment_plan=payment_plan, deposit_fen=deposit_fen)
+    stock.reserve(pairs, order_id=order.id, actor_id=user.id)  # conditional UPDATEs, SKUs in id order
+    record(order.id, events.PLACED, actor_id=user.id, total_fen=order.total_fen, payment_plan=payment_plan)
+    fapiao_requests.open_for(order)
+    cart.remove_purchased(user_id=user.id, sku_ids=[sku_id for sku_id, _ in pairs])  # bought: out of the cart
+    return order
+
+
+def write_order(quote: Quote, *, now, **fields) -> Order:
+    """The order, its fulfilments (one per supplier) and its lines as the quote priced them, in the caller's
+    unit of work; stock is the caller's (retail reserves at once, a requisition when it is approved)."""
+    order = Order(subtotal_fen=quote.subtotal_fen, shipping_fen=quote.shipping_fen, discount_fen=0,
+                  total_fen=quote.total_fen, placed_at=now, **fields)
     db.session.add(order)
     db.session.flush()
     order.number = f"SX{now:%Y%m%d}{order.id:08d}"
@@ -182,13 +199,12 @@ def _create_order(*, user, quote: Quote, pairs, address, fapiao, note, return_co
             db.session.add(OrderLine(
                 order_id=order.id, fulfillment_id=fulfillment.id, sku_id=line.sku_id, product_id=product.id,
                 supplier_id=group.supplier.id, origin_district_code=product.origin_district_code,
-                product_name=product.name, sku_spec=line.sku.spec, unit=line.sku.unit,
-                weight_g=line.sku.weight_g, cold_chain=product.cold_chain, product_type=product.product_type,
-                return_policy=product.return_policy, unit_price_fen=line.unit_price_fen,
+                category_id=product.category_id, product_name=product.name, sku_spec=line.sku.spec,
+                unit=line.sku.unit, weight_g=line.sku.weight_g, cold_chain=product.cold_chain,
+                product_type=product.product_type, return_policy=product.return_policy,
+                unit_price_fen=line.unit_price_fen, list_unit_price_fen=line.sku.price_fen,
                 quantity=line.quantity, line_total_fen=line.line_total_fen))
-    stock.reserve(pairs, order_id=order.id, actor_id=user.id)  # conditional UPDATEs, SKUs in id order
-    record(order.id, events.PLACED, actor_id=user.id, total_fen=order.total_fen, payment_plan=payment_plan)
-    cart.remove_purchased(user_id=user.id, sku_ids=[sku_id for sku_id, _ in pairs])  # bought: out of the cart
+    db.session.flush()
     return order
 
 

@@ -17,6 +17,10 @@ PAYMENT_AMOUNT_MISMATCH = "payment_amount_mismatch"
 UNEXPECTED_PAYMENT = "unexpected_payment"
 LATE_PAYMENT = "late_payment"
 BANK_TRANSFER_RECORDED = "bank_transfer_recorded"
+INVOICE_SETTLED = "invoice_settled"
+# Procurement: the approval step of a requisition (its moves record approved / rejected with the comment).
+APPROVAL_REQUESTED = "approval_requested"
+STOCK_RESERVED = "stock_reserved"
 REFUND_REQUESTED = "refund_requested"
 REFUND_APPROVED = "refund_approved"
 REFUND_REJECTED = "refund_rejected"
@@ -32,6 +36,10 @@ REFUND_STATUS_EVENTS = {"approved": REFUND_APPROVED, "rejected": REFUND_REJECTED
 
 def payment_received(order_id: int, *, payment_id: int, amount_fen: int, source: str) -> None:
     record(order_id, PAYMENT_RECEIVED, payment_id=payment_id, amount_fen=amount_fen, source=source)
+
+
+def invoice_settled(order_id: int, *, payment_id: int, amount_fen: int) -> None:
+    record(order_id, INVOICE_SETTLED, payment_id=payment_id, amount_fen=amount_fen)
 
 
 def payment_intent_created(order_id: int, *, payment_id: int, provider: str, ref: str) -> None:

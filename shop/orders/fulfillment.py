@@ -16,7 +16,7 @@ from shop.transaction import transaction
 from shop.suppliers.services import member_supplier_ids, require_role
 from shop.orders import error_codes
 
-SHIPPABLE_ORDER_STATUSES = ("paid", "fulfilling")
+SHIPPABLE_ORDER_STATUSES = ("paid", "approved", "fulfilling")  # approved: procurement on terms
 NOT_YET_SUPPLIERS_BUSINESS = ("pending_payment", "deposit_paid", "awaiting_approval", "rejected")
 
 

@@ -6,6 +6,8 @@ the order. The order's `payment_plan` names one; nothing else in the code infers
   (→ paid).
 - bank_transfer: institutions (对公转账). An operator records the transfers as they arrive, in as many parts
   as the payer sends; when they add up to the total the order is paid.
+- on_terms: institutions with payment terms (net 15/30/60). The order is fulfilled first, against an invoice
+  (shop.procurement.invoices); transfers recorded against it are counted but do not move the order.
 """
 from __future__ import annotations
 
@@ -20,15 +22,26 @@ from shop.money import MAX_ORDER_FEN
 class Part:
     kind: str                  # the Payment.kind that collects it
     providers: tuple[str, ...]  # who may collect it
-    reaches: str               # the order's status once everything up to and including this part is paid
+    reaches: str | None        # the order's status once everything up to and including this part is paid
+                               # (None: paying does not move the order)
 
 
 PLANS: dict[str, tuple[Part, ...]] = {
     "card": (Part("full", ("stripe",), "paid"),),
     "deposit_balance": (Part("deposit", ("stripe",), "deposit_paid"), Part("balance", ("stripe",), "paid")),
     "bank_transfer": (Part("full", ("bank_transfer",), "paid"),),
+    "on_terms": (Part("full", ("bank_transfer",), None),),
 }
 PAYABLE_STATUSES = ("pending_payment", "deposit_paid")  # the statuses a plan moves an order out of
+# An invoice on terms is paid while the order is under way or after delivery; not before approval, nor once
+# it is cancelled or rejected.
+TERMS_PAYABLE_STATUSES = ("approved", "fulfilling", "shipped", "delivered", "completed")
+
+
+def is_payable(order) -> bool:
+    """The order's status lets it take money under its plan."""
+    statuses = TERMS_PAYABLE_STATUSES if order.payment_plan == "on_terms" else PAYABLE_STATUSES
+    return order.status in statuses
 
 
 @dataclass(frozen=True)
@@ -47,7 +60,7 @@ def parts(plan: str, *, total_fen: int, deposit_fen: int) -> list[tuple[Part, in
 
 def due_part(order) -> DuePart | None:
     """The part now being paid, or None when the order is paid in full or is not payable."""
-    if order.status not in PAYABLE_STATUSES:
+    if not is_payable(order):
         return None
     end = 0
     for part, amount in parts(order.payment_plan, total_fen=order.total_fen, deposit_fen=order.deposit_fen):
@@ -70,7 +83,7 @@ def status_after(order, paid_fen: int) -> str | None:
 def check(plan: str, *, total_fen: int, deposit_fen: int) -> str | None:
     """Why this plan cannot take this order (an error code), or None. Card charges are capped by the provider
     (MAX_ORDER_FEN per charge); orders paid by transfer have their own configurable cap."""
-    if plan == "bank_transfer":
+    if plan in ("bank_transfer", "on_terms"):
         return "order_too_large" if total_fen > current_app.config["MAX_TRANSFER_ORDER_FEN"] or deposit_fen else None
     charges = [amount for _, amount in parts(plan, total_fen=total_fen, deposit_fen=deposit_fen)]
     if plan == "deposit_balance" and not 0 < deposit_fen < total_fen:

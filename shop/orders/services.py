@@ -83,7 +83,7 @@ def expire_order(*, order: Order) -> bool:
 def record_payment(*, order_id: int, amount_fen: int, payment_id: int, source: str) -> str:
     """Money arrived for the order (in the caller's transaction): count it on the order and its lines, and move
     the order as its payment plan says. Returns what happened:
-    - paid / deposit_paid: the plan reached that status;
+    - paid / deposit_paid: the plan reached that status (on terms: the invoice is paid in full);
     - partly_paid: counted, the plan wants more before the order moves;
     - not_payable: counted, but the order is cancelled (or otherwise past paying): the caller gives it back;
     - overpayment: nothing counted, the order cannot take that much."""
@@ -91,8 +91,14 @@ def record_payment(*, order_id: int, amount_fen: int, payment_id: int, source: s
         return "overpayment"
     order = load_order(order_id)  # current: the ledger's UPDATE holds the order row until commit
     events.payment_received(order.id, payment_id=payment_id, amount_fen=amount_fen, source=source)
-    if order.status not in plans.PAYABLE_STATUSES:
+    if not plans.is_payable(order):
         return "not_payable"
+    if order.payment_plan == "on_terms":  # the invoice is settled; the order goes on where it is
+        if order.paid_fen < order.total_fen:
+            return "partly_paid"
+        db.session.execute(update(Order).where(Order.id == order.id).values(paid_at=utcnow()))
+        events.invoice_settled(order.id, payment_id=payment_id, amount_fen=order.paid_fen)
+        return "paid"
     target = plans.status_after(order, order.paid_fen)
     if target is None or target == order.status:
         return "partly_paid"
@@ -136,7 +142,8 @@ def sync_status_with_fulfillments(order: Order, *, actor_id: int | None) -> None
     else:
         return
     # Walk through intermediate states so each appears in the history (paid → shipped → delivered).
-    path = {"paid": ["fulfilling", "shipped", "delivered"], "fulfilling": ["shipped", "delivered"],
+    path = {"paid": ["fulfilling", "shipped", "delivered"], "approved": ["fulfilling", "shipped", "delivered"],
+            "fulfilling": ["shipped", "delivered"],
             "shipped": ["delivered"]}.get(order.status, [])
     for step in path[: path.index(target) + 1] if target in path else []:
         if step == "fulfilling" and target != "fulfilling":

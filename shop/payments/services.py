@@ -108,7 +108,7 @@ def open_payment(*, user, order_id: int) -> Payment:
 def _create_intent(payment_id: int) -> Payment:
     payment = db.session.get(Payment, payment_id)
     order = orders.load_order(payment.order_id)
-    if order.status not in plans.PAYABLE_STATUSES:
+    if not plans.is_payable(order):
         _unclaim(payment.id)
         raise Conflict(f"An order that is {order.status} cannot be paid.", code=error_codes.ORDER_NOT_PAYABLE)
     request = dict(amount_fen=payment.amount_fen, currency=payment.currency,

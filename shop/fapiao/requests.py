@@ -1,0 +1,25 @@
+"""Opening fapiao requests: called by the domains that place orders, in their unit of work."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shop.extensions import db
+from shop.fapiao.models import Fapiao
+from shop.orders.models import Fulfillment
+
+BUYER_FIELDS = ("title", "taxpayer_id", "address", "phone", "bank", "account")
+
+
+def open_for(order) -> int:
+    """One request per fulfilment of an order that asked for a fapiao (each supplier invoices its own part).
+    Returns how many were opened."""
+    if not order.fapiao:
+        return 0
+    details = {name: order.fapiao.get(name) for name in BUYER_FIELDS}
+    parts = db.session.execute(select(Fulfillment.id, Fulfillment.supplier_id)
+                               .where(Fulfillment.order_id == order.id).order_by(Fulfillment.id)).all()
+    for fulfillment_id, supplier_id in parts:
+        db.session.add(Fapiao(order_id=order.id, fulfillment_id=fulfillment_id, supplier_id=supplier_id,
+                              organization_id=order.organization_id, buyer_id=order.buyer_id,
+                              type=order.fapiao["type"], buyer_details=details))
+    return len(parts)
