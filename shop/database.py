@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
@@ -10,6 +11,14 @@ from sqlalchemy.types import TypeDecorator
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+SHOP_TIMEZONE = ZoneInfo("Asia/Shanghai")  # the center's calendar: due dates, quota years, statement periods
+
+
+def local_today(now: dt.datetime | None = None) -> dt.date:
+    """The calendar day in Chongqing (UTC+8) at `now` (default: this instant)."""
+    return (now or utcnow()).astimezone(SHOP_TIMEZONE).date()
 
 
 class UTCDateTime(TypeDecorator):

@@ -55,6 +55,11 @@ def register_user(*, email: str, password: str, display_name: str, mobile: str |
 _DUMMY_HASH: dict[str, str] = {}
 
 
+def find_user_by_email(email: str) -> User | None:
+    """For other domains adding members by email (a read, in the caller's transaction)."""
+    return db.session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
+
+
 def authenticate(*, email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
     if user is None:
