@@ -28,12 +28,16 @@ class SortKey:
 def _encode_value(value):
     if isinstance(value, dt.datetime):
         return {"dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"d": value.isoformat()}
     return value
 
 
 def _decode_value(value):
     if isinstance(value, dict) and "dt" in value:
         return dt.datetime.fromisoformat(value["dt"])
+    if isinstance(value, dict) and "d" in value:
+        return dt.date.fromisoformat(value["d"])
     return value
 
 

@@ -119,3 +119,17 @@ class CreditCode(fields.String):
             raise ValidationError("Wrong check character.")
         except stdnum_errors.ValidationError:
             raise ValidationError("Not a unified social credit code (18 characters).")
+
+
+class CnPhone(fields.String):
+    """Any valid Chinese number, mobile or fixed line (suppliers often give an office line); loads as E.164."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            number = phonenumbers.parse(raw, "CN")
+        except phonenumbers.NumberParseException:
+            raise ValidationError("Not a phone number.")
+        if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+            raise ValidationError("Not a valid Chinese phone number.")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -55,6 +55,11 @@ def register_user(*, email: str, password: str, display_name: str, mobile: str |
 _DUMMY_HASH: dict[str, str] = {}
 
 
+def get_user(*, user_id: int) -> User | None:
+    """For other domains telling a user something (a read, in the caller's transaction)."""
+    return db.session.get(User, user_id)
+
+
 def find_user_by_email(email: str) -> User | None:
     """For other domains adding members by email (a read, in the caller's transaction)."""
     return db.session.scalar(select(User).where(User.email_normalized == normalise_email(email)))

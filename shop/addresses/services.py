@@ -84,7 +84,21 @@ def destination_codes(address: Address) -> list[str]:
 
 def snapshot(address: Address) -> dict:
     """The address as printed on the parcel, frozen into the order (a read, in the caller's transaction)."""
-    chain = region_chain(address.region_code)
-    return {"recipient": address.recipient, "mobile": address.mobile, "region_code": address.region_code,
-            "region_names": [region.name for region in reversed(chain)], "detail": address.detail,
-            "postal_code": address.postal_code}
+    return delivery_snapshot(recipient=address.recipient, mobile=address.mobile, region_code=address.region_code,
+                             detail=address.detail, postal_code=address.postal_code)
+
+
+def delivery_snapshot(*, recipient: str, mobile: str, region_code: str, detail: str, postal_code: str | None = None,
+                      field: str = "region_code") -> dict:
+    """The same snapshot of an address given inline (an institution's delivery point, not an address-book
+    entry); the region must be a county (422 naming `field`)."""
+    get_county(code=region_code, field=field)
+    chain = region_chain(region_code)
+    return {"recipient": recipient, "mobile": mobile, "region_code": region_code,
+            "region_names": [region.name for region in reversed(chain)], "detail": detail,
+            "postal_code": postal_code}
+
+
+def snapshot_destination_codes(snapshot: dict) -> list[str]:
+    """What destination_codes gives for the address a snapshot was taken of."""
+    return [region.code for region in region_chain(snapshot["region_code"])]

@@ -42,11 +42,11 @@ def fingerprint(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def _existing(user_id: int, key: str) -> Order | None:
+def existing_order(user_id: int, key: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.buyer_id == user_id, Order.idempotency_key == key))
 
 
-def _replay(order: Order, request_fingerprint: str) -> Order:
+def replay(order: Order, request_fingerprint: str) -> Order:
     if order.request_fingerprint != request_fingerprint:
         raise ValidationFailed("This Idempotency-Key was used for a different request.",
                                code=error_codes.IDEMPOTENCY_KEY_REUSED)
@@ -119,9 +119,9 @@ def place_order(*, user, address_id: int, items: list[dict] | None = None, retur
             "return_wording_version": return_wording_version, "fapiao": fapiao, "note": note}
     request_fingerprint = fingerprint(body)
     if idempotency_key:
-        existing = _existing(user.id, idempotency_key)
+        existing = existing_order(user.id, idempotency_key)
         if existing is not None:
-            return _replay(existing, request_fingerprint)
+            return replay(existing, request_fingerprint)
     _check_wording(return_wording_version)
     try:
         return _place(user=user, address_id=address_id, items=items, return_confirmations=return_confirmations,
@@ -131,10 +131,10 @@ def place_order(*, user, address_id: int, items: list[dict] | None = None, retur
         # A concurrent request with the same key may have won meanwhile: then its order is this request's
         # answer, whatever this one ran into (its unique key, or the cart and stock that order just consumed).
         end_read()
-        existing = _existing(user.id, idempotency_key) if idempotency_key else None
+        existing = existing_order(user.id, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
-        return _replay(existing, request_fingerprint)
+        return replay(existing, request_fingerprint)
 
 
 def _place(*, user, address_id, items, return_confirmations, fapiao, note, idempotency_key, request_fingerprint,

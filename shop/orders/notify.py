@@ -31,11 +31,16 @@ def order_paid(order: Order) -> None:
     enqueue(email=buyer.email, user_id=buyer.id, template="order_paid", order_id=order.id,
             subject=f"订单 {order.number} 已支付 / Order paid",
             body=f"您的订单 {order.number} 已支付 {format_fen(order.total_fen)}，供货企业将尽快发货。")
+    fulfillments_due(order, why="已支付")
+
+
+def fulfillments_due(order: Order, *, why: str) -> None:
+    """Each supplier of the order is told it may ship (paid, or accepted on terms)."""
     supplier_ids = {f.supplier_id for f in order.fulfillments}
     for supplier_id, owner in _supplier_owners(supplier_ids):
         enqueue(email=owner.email, user_id=owner.id, template="fulfillment_due", order_id=order.id,
                 subject=f"新订单 {order.number} 待发货 / New order to ship",
-                body=f"订单 {order.number} 已支付，请在供货端查看并发货。")
+                body=f"订单 {order.number} {why}，请在供货端查看并发货。")
 
 
 def fulfillment_shipped(order: Order, fulfillment: Fulfillment) -> None:

@@ -59,7 +59,15 @@ class OrderLineSchema(Schema):
     product_name = fields.String()
     sku_spec = fields.String()
     unit = fields.String()
-    unit_price_fen = fields.Integer()
+    unit_price_fen = fields.Integer(metadata={"description": "What the buyer pays per unit (a volume tier's price "
+                                                             "on procurement orders)"})
+    list_unit_price_fen = fields.Function(lambda line: line.list_unit_price_fen or line.unit_price_fen,
+                                          metadata={"type": "integer", "description": "The SKU's list price when "
+                                                                                      "it sold"})
+    saving_fen = fields.Function(lambda line: ((line.list_unit_price_fen or line.unit_price_fen)
+                                               - line.unit_price_fen) * line.quantity,
+                                 metadata={"type": "integer", "description": "(list − unit price) × quantity"})
+    category_id = fields.Integer(allow_none=True)
     quantity = fields.Integer()
     line_total_fen = fields.Integer()
     paid_fen = fields.Integer(metadata={"description": "The line's share of the order's payments"})
@@ -96,7 +104,8 @@ class OrderSchema(Schema):
     payment_plan = fields.String(validate=validate.OneOf(PAYMENT_PLANS),
                                  metadata={"description": "card: one card payment; deposit_balance: a card deposit "
                                                           "then the balance; bank_transfer: transfers an operator "
-                                                          "records, in as many parts as arrive"})
+                                                          "records, in as many parts as arrive; on_terms: "
+                                                          "fulfilled first, an invoice paid by transfer"})
     deposit_fen = fields.Integer()
     paid_fen = fields.Integer()
     due_fen = fields.Integer(metadata={"description": "Still to be paid"})
@@ -104,6 +113,10 @@ class OrderSchema(Schema):
     refund_status = fields.String()
     shipping_address = fields.Nested(ShippingAddressSnapshotSchema)
     buyer_region_code = fields.String(allow_none=True)
+    organization_id = fields.Integer(allow_none=True, metadata={"description": "Procurement: the buying "
+                                                                              "organisation"})
+    po_number = fields.String(allow_none=True)
+    requested_delivery_on = fields.Date(allow_none=True)
     fapiao = fields.Nested(FapiaoSchema, allow_none=True)
     return_confirmations = fields.List(fields.Nested(ReturnConfirmationSchema), metadata={
         "description": "The buyer's confirmations that products are excluded from 7-day no-reason return"})

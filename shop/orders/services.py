@@ -17,26 +17,26 @@ from shop.pagination import SortKey, keyset_page
 from shop.transaction import transaction
 
 
-def _order_query():
+def order_query():
     return select(Order).options(selectinload(Order.lines), selectinload(Order.fulfillments))
 
 
 def load_order(order_id: int) -> Order | None:
     """The order with its lines and fulfilments, re-read from the database (not the session's copy): for jobs,
     payment callbacks and replies after a commit, where another worker may have moved it."""
-    return db.session.scalar(_order_query().where(Order.id == order_id).execution_options(populate_existing=True))
+    return db.session.scalar(order_query().where(Order.id == order_id).execution_options(populate_existing=True))
 
 
 def get_order(*, user, order_id: int) -> Order:
     """The buyer's own order (platform admins see all); anyone else's answers 404."""
-    order = db.session.scalar(_order_query().where(Order.id == order_id))
+    order = db.session.scalar(order_query().where(Order.id == order_id))
     if order is None or (order.buyer_id != user.id and not user.is_platform_admin):
         raise NotFound("No such order.")
     return order
 
 
 def list_orders(*, user, status: str | None = None, limit: int, cursor: str | None):
-    stmt = _order_query().where(Order.buyer_id == user.id)
+    stmt = order_query().where(Order.buyer_id == user.id)
     if status:
         stmt = stmt.where(Order.status == status)
     return keyset_page(db.session, stmt, keys=[SortKey(Order.id, lambda o: o.id, descending=True)], limit=limit,

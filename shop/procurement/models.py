@@ -111,6 +111,26 @@ class Invoice(db.Model):
     due_on: Mapped[dt.date] = mapped_column(Date, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    order = relationship("Order", lazy="raise")
+
+    @property
+    def paid_fen(self) -> int:
+        return self.order.paid_fen
+
+    @property
+    def due_fen(self) -> int:
+        return self.order.due_fen
+
+    @property
+    def status(self) -> str:
+        """void: the order was cancelled before it was paid; paid: transfers cover it; else open."""
+        if self.order.status in ("cancelled", "rejected"):
+            return "paid" if self.order.paid_fen >= self.amount_fen else "void"
+        return "paid" if self.order.paid_fen >= self.order.total_fen else "open"
+
+    def is_overdue(self, today: dt.date) -> bool:
+        return self.status == "open" and self.due_on < today
+
 
 class ProvinceQuotaMinimum(db.Model):
     """A province's minimum reserved share where it is above the national 10% (set by the platform)."""

@@ -1,4 +1,3 @@
-import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate
 
 from shop.pagination import PageArgsSchema, page_schema
@@ -7,24 +6,10 @@ from shop.suppliers.models import SUPPLIER_KINDS, SUPPLIER_STATUSES
 from shop.suppliers.roles import MEMBER_ROLES
 from shop.suppliers.services import REVIEW_ACTIONS
 from shop.suppliers.vetting import COUNTY_ACTIONS, QUEUE_STATUSES, credit_code_region, region_mismatch
-from shop.validators import CreditCode, Fen, RegionCode, StrictInt, Text
+from shop.validators import CnPhone, CreditCode, Fen, RegionCode, StrictInt, Text
 
 MAX_PRODUCERS = 50
 MAX_EXCLUDED_REGIONS = 500
-
-
-class CnPhone(fields.String):
-    """Any valid Chinese number, mobile or fixed line (suppliers often give an office line); loads as E.164."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            number = phonenumbers.parse(raw, "CN")
-        except phonenumbers.NumberParseException:
-            raise ValidationError("Not a phone number.")
-        if number.country_code != 86 or not phonenumbers.is_valid_number(number):
-            raise ValidationError("Not a valid Chinese phone number.")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class ScLicenseNumber(fields.String):

@@ -345,13 +345,13 @@ def test_a_replay_that_missed_the_first_order_still_answers_with_it(world, buyer
         items = [(world.sku_b, 2)]
     first = checkout(buyer, world.address_id, items, key="race-1")
     assert first.status_code == 201, first.json
-    original, looks = checkout_services._existing, []
+    original, looks = checkout_services.existing_order, []
 
     def first_look_misses(user_id, key):
         looks.append(key)
         return None if len(looks) == 1 else original(user_id, key)
 
-    monkeypatch.setattr(checkout_services, "_existing", first_look_misses)
+    monkeypatch.setattr(checkout_services, "existing_order", first_look_misses)
     replay = checkout(buyer, world.address_id, items, key="race-1")
     assert replay.status_code == 201, replay.json
     assert replay.json["order"]["id"] == first.json["order"]["id"]
