@@ -88,6 +88,14 @@ def auto_confirm():
     click.echo(auto_confirm_receipts(days=current_app.config["AUTO_CONFIRM_DAYS"]))
 
 
+@shop_cli.command("standing-orders")
+def run_standing_orders_command():
+    """Place this period's requisition of every active standing order (once per period, however often run)."""
+    from shop.procurement.standing_orders import run_standing_orders
+
+    click.echo(run_standing_orders())
+
+
 @shop_cli.command("send-outbox")
 def send_outbox():
     """Send pending notifications by SMTP (or keep them readable when SMTP is not configured)."""

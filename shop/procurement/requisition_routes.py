@@ -6,10 +6,11 @@ from shop.checkout import error_codes as checkout_codes
 from shop.error_codes import documents
 from shop.orders import error_codes as order_codes
 from shop.procurement import error_codes as codes
-from shop.procurement import invoices, requisitions
+from shop.procurement import invoices, requisitions, standing_orders
 from shop.procurement.schemas import (DecisionSchema, InvoicePageSchema, InvoiceQueryArgsSchema,
                                       RequisitionCreateSchema, RequisitionHeadersSchema, RequisitionPageSchema,
-                                      RequisitionQueryArgsSchema, RequisitionSchema)
+                                      RequisitionQueryArgsSchema, RequisitionSchema, StandingOrderCreateSchema,
+                                      StandingOrderPageSchema, StandingOrderSchema, StandingOrderStatusSchema)
 from shop.pagination import PageArgsSchema
 
 blp = Blueprint("requisitions", __name__, url_prefix="/api/v1",
@@ -99,3 +100,39 @@ class OverdueInvoices(MethodView):
     @blp.response(200, InvoicePageSchema, description="Platform admins: every overdue invoice, oldest due first.")
     def get(self, args):
         return invoices.list_overdue(actor=authenticated_user(), **args)
+
+
+@blp.route("/organizations/<int:organization_id>/standing-orders")
+class StandingOrders(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, StandingOrderPageSchema, description="Buyers see theirs; approvers and admins all.")
+    def get(self, args, organization_id):
+        return standing_orders.list_standing_orders(user=authenticated_user(), organization_id=organization_id,
+                                                    **args)
+
+    @documents(codes.INVALID_SCHEDULE, codes.ORGANIZATION_SUSPENDED, codes.ORGANIZATION_NOT_APPROVED,
+               codes.NO_PAYMENT_TERMS, codes.OVERDUE_INVOICES, checkout_codes.UNAVAILABLE,
+               checkout_codes.INVALID_QUANTITY, checkout_codes.DUPLICATE_SKU)
+    @blp.arguments(StandingOrderCreateSchema)
+    @blp.response(201, StandingOrderSchema, description="On the organisation's terms. Each period a job places it "
+                                                        "as a requisition of the caller (approval as usual above "
+                                                        "the caller's limit); a period it cannot place is skipped "
+                                                        "with the reason, and the caller is told.")
+    def post(self, data, organization_id):
+        return standing_orders.create_standing_order(user=authenticated_user(), organization_id=organization_id,
+                                                     **data)
+
+
+@blp.route("/organizations/<int:organization_id>/standing-orders/<int:standing_order_id>")
+class StandingOrderItem(MethodView):
+    @blp.response(200, StandingOrderSchema)
+    def get(self, organization_id, standing_order_id):
+        return standing_orders.get_standing_order(user=authenticated_user(), organization_id=organization_id,
+                                                  standing_order_id=standing_order_id)
+
+    @documents(codes.STANDING_ORDER_ENDED)
+    @blp.arguments(StandingOrderStatusSchema)
+    @blp.response(200, StandingOrderSchema, description="Pause, resume or end (its buyer, or an approver).")
+    def patch(self, data, organization_id, standing_order_id):
+        return standing_orders.set_status(user=authenticated_user(), organization_id=organization_id,
+                                          standing_order_id=standing_order_id, **data)

@@ -4,7 +4,8 @@ from shop.checkout.schemas import CheckoutHeadersSchema, CheckoutItemSchema
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.schemas import OrderEventSchema, OrderSchema
 from shop.pagination import PageArgsSchema, page_schema
-from shop.procurement.models import ORGANIZATION_KINDS, ORGANIZATION_STATUSES, REVIEW_STEPS, TERMS
+from shop.procurement.models import (ORGANIZATION_KINDS, ORGANIZATION_STATUSES, REVIEW_STEPS, STANDING_FREQUENCIES,
+                                     STANDING_STATUSES, TERMS)
 from shop.procurement.requisitions import PAYMENT_METHODS
 from shop.procurement.roles import MEMBER_ROLES
 from shop.regions.schemas import RegionBriefSchema
@@ -209,3 +210,51 @@ class RequisitionQueryArgsSchema(PageArgsSchema):
     mine = fields.Boolean(load_default=False, metadata={"description": "Only those the caller placed (buyers "
                                                                        "always see only theirs)"})
 
+
+
+# --- standing orders ------------------------------------------------------------------------------------------
+
+
+class StandingOrderRunSchema(Schema):
+    period_start = fields.Date()
+    outcome = fields.String(metadata={"description": "placed, or skipped (with the reason)"})
+    order_id = fields.Integer(allow_none=True)
+    reason = fields.String()
+    details = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class StandingOrderSchema(Schema):
+    id = fields.Integer()
+    organization_id = fields.Integer()
+    buyer_id = fields.Integer()
+    lines = fields.List(fields.Nested(CheckoutItemSchema))
+    delivery_address = fields.Nested(DeliveryAddressSchema)
+    frequency = fields.String()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    po_number = fields.String(allow_none=True)
+    note = fields.String()
+    status = fields.String()
+    created_at = fields.DateTime()
+    runs = fields.List(fields.Nested(StandingOrderRunSchema), metadata={"description": "The latest 24 periods"})
+
+
+StandingOrderPageSchema = page_schema(StandingOrderSchema)
+
+
+class StandingOrderCreateSchema(Schema):
+    items = fields.List(fields.Nested(CheckoutItemSchema), required=True, validate=validate.Length(min=1, max=100))
+    delivery_address = fields.Nested(DeliveryAddressSchema, required=True)
+    frequency = fields.String(required=True, validate=validate.OneOf(STANDING_FREQUENCIES), metadata={
+        "description": "weekly: every 7 days from starts_on; monthly: the same day each month (the month's last day "
+                       "when shorter)"})
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True, metadata={"description": "At most a year after starts_on"})
+    po_number = fields.String(load_default=None, allow_none=True,
+                              validate=validate.Regexp(r"^[\x21-\x7e]{1,64}$", error="1–64 visible ASCII characters."))
+    note = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class StandingOrderStatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(STANDING_STATUSES))
