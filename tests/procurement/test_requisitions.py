@@ -241,3 +241,17 @@ def test_the_same_idempotency_key_returns_the_same_requisition(scenario):
     assert_problem(scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 30)], key="req-1"), 422,
                    "idempotency_key_reused")
     assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+def test_an_approved_order_on_terms_cancelled_before_shipping_releases_its_stock_and_voids_its_invoice(scenario):
+    order = scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 20)]).json
+    assert sku_stock(scenario.zhacai_sku) == 480
+    cancelled = api_as(scenario.buyer).post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "计划有变"})
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    assert sku_stock(scenario.zhacai_sku) == 500
+    db.session.execute(update(Invoice).values(due_on=local_today() - dt.timedelta(days=5)))
+    db.session.commit()
+    invoice = scenario.client(scenario.admin).get(scenario.path("/invoices")).json["items"][0]
+    assert (invoice["status"], invoice["due_fen"]) == ("void", 0)
+    assert scenario.client(scenario.admin).get(scenario.path("/invoices?overdue=true")).json["items"] == []
+    assert scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 20)]).status_code == 201
