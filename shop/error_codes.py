@@ -23,6 +23,8 @@ class ErrorCode(str):
 
 # Any operation that reads a body or a query can answer this one.
 VALIDATION_ERROR = ErrorCode("validation_error", 422, "a field breaks its schema; `errors` names each field")
+# Operator-only operations of any domain.
+ADMIN_ONLY = ErrorCode("admin_only", 403, "platform administrators only")
 
 
 def codes_of(module) -> list[ErrorCode]:

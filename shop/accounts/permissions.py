@@ -4,16 +4,23 @@ from __future__ import annotations
 from typing import TypeVar
 
 from shop.accounts.auth import authenticated_user
-from shop.errors import Forbidden, NotFound
+from shop.error_codes import ADMIN_ONLY
+from shop.errors import Forbidden, NotFound, Unauthorized
 
 T = TypeVar("T")
 
 
 def require_platform_admin():
-    user = authenticated_user()
-    if not user.is_platform_admin:
-        raise Forbidden("Platform administrators only.", code="admin_only")
-    return user
+    return ensure_platform_admin(authenticated_user())
+
+
+def ensure_platform_admin(actor):
+    """Operator-only verbs: 401 without a user, 403 admin_only for anyone else."""
+    if actor is None:
+        raise Unauthorized()
+    if not actor.is_platform_admin:
+        raise Forbidden("Platform administrators only.", code=ADMIN_ONLY)
+    return actor
 
 
 def visible_or_404(obj: T | None, allowed: bool, what: str = "object") -> T:

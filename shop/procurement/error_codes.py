@@ -9,6 +9,8 @@ ILLEGAL_ORGANIZATION_TRANSITION = ErrorCode("illegal_organization_transition", 4
 INVALID_HOME_REGION = ErrorCode("invalid_home_region", 422, "the home region is not a province or a city")
 UNKNOWN_USER = ErrorCode("unknown_user", 422, "no account has this email")
 ALREADY_MEMBER = ErrorCode("already_member", 409, "the user is a member already")
+LOCKED_AFTER_APPROVAL = ErrorCode("locked_after_approval", 409, "credit code, home region and kind are locked once "
+                                                                "approved")
 LAST_ADMIN = ErrorCode("last_admin", 409, "the organisation's last admin cannot leave or be demoted")
 # requisitions
 ORGANIZATION_NOT_APPROVED = ErrorCode("organization_not_approved", 409,

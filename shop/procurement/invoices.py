@@ -9,8 +9,8 @@ import datetime as dt
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import joinedload
 
+from shop.accounts.permissions import ensure_platform_admin
 from shop.database import local_today
-from shop.errors import Forbidden, Unauthorized
 from shop.extensions import db
 from shop.orders.models import Order
 from shop.pagination import SortKey, keyset_page
@@ -71,10 +71,7 @@ def list_invoices(*, user, organization_id: int, overdue: bool | None = None, li
 
 def list_overdue(*, actor, limit: int, cursor: str | None, today: dt.date | None = None):
     """Every organisation's overdue invoices, oldest due first: the operators' collection list."""
-    if actor is None:
-        raise Unauthorized()
-    if not actor.is_platform_admin:
-        raise Forbidden("Platform administrators only.", code="admin_only")
+    ensure_platform_admin(actor)
     stmt = _query().where(_overdue(today or local_today()))
     return keyset_page(db.session, stmt, keys=[SortKey(Invoice.due_on, lambda i: i.due_on),
                                                SortKey(Invoice.id, lambda i: i.id)], limit=limit, cursor=cursor)

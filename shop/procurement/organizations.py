@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from shop.accounts.permissions import ensure_platform_admin
 from shop.accounts.services import find_user_by_email
 from shop.database import utcnow
-from shop.errors import Conflict, Forbidden, NotFound, RoleRequired, Unauthorized, ValidationFailed
+from shop.errors import Conflict, NotFound, RoleRequired, ValidationFailed
 from shop.extensions import db
 from shop.notifications.services import enqueue
 from shop.pagination import SortKey, keyset_page
@@ -72,13 +73,6 @@ def require_role(*, user, organization_id: int, action: str) -> OrganizationMemb
         required = LADDER.required_role(action)
         raise RoleRequired(required, f"This needs the {required} role (or higher) in the organisation.")
     return member
-
-
-def _require_admin(actor) -> None:
-    if actor is None:
-        raise Unauthorized()
-    if not actor.is_platform_admin:
-        raise Forbidden("Platform administrators only.", code="admin_only")
 
 
 def _raise_credit_code_taken():
@@ -148,7 +142,7 @@ def update_organization(*, user, organization_id: int, changes: dict) -> Organiz
         changes = {field: value for field, value in changes.items() if field in EDITABLE_FIELDS}
         locked = [f for f in LOCKED_AFTER_APPROVAL if f in changes and changes[f] != getattr(organization, f)]
         if locked and organization.status in ("approved", "suspended"):
-            raise Conflict("These fields cannot change after approval.", code="locked_after_approval",
+            raise Conflict("These fields cannot change after approval.", code=error_codes.LOCKED_AFTER_APPROVAL,
                            errors={field: ["Locked after approval."] for field in locked})
         if "home_region_code" in changes:
             _check_home_region(changes["home_region_code"])
@@ -163,7 +157,7 @@ def update_organization(*, user, organization_id: int, changes: dict) -> Organiz
 
 def review_organization(*, organization_id: int, actor, action: str, reason: str = "") -> Organization:
     """The platform's step, with the suppliers' words: approve, reject, suspend, reinstate."""
-    _require_admin(actor)
+    ensure_platform_admin(actor)
     if action not in REVIEW_STEPS:
         raise ValidationFailed("Unknown review action.", errors={"action": [f"One of {', '.join(REVIEW_STEPS)}."]})
     reason = reason.strip()
@@ -187,7 +181,7 @@ def review_organization(*, organization_id: int, actor, action: str, reason: str
 
 def set_payment_terms(*, organization_id: int, actor, payment_terms: str) -> Organization:
     """The platform grants (or withdraws) terms: prepaid means card only."""
-    _require_admin(actor)
+    ensure_platform_admin(actor)
     with transaction():
         locked_organization(organization_id).payment_terms = payment_terms
     return get_organization(organization_id=organization_id)

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from shop.accounts.auth import authenticated_user
 from shop.checkout import error_codes as checkout_codes
-from shop.error_codes import documents
+from shop.error_codes import ADMIN_ONLY, documents
 from shop.orders import error_codes as order_codes
 from shop.procurement import error_codes as codes
 from shop.procurement import invoices, requisitions, standing_orders
@@ -96,6 +96,7 @@ class OrganizationInvoices(MethodView):
 
 @blp.route("/invoices/overdue")
 class OverdueInvoices(MethodView):
+    @documents(ADMIN_ONLY)
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, InvoicePageSchema, description="Platform admins: every overdue invoice, oldest due first.")
     def get(self, args):

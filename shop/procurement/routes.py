@@ -2,7 +2,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shop.accounts.auth import authenticated_user
-from shop.error_codes import documents
+from shop.error_codes import ADMIN_ONLY, documents
 from shop.pagination import PageArgsSchema
 from shop.procurement import error_codes as codes
 from shop.procurement import organizations as services
@@ -37,7 +37,7 @@ class OrganizationItem(MethodView):
     def get(self, organization_id):
         return services.view_organization(viewer=authenticated_user(), organization_id=organization_id)
 
-    @documents(codes.CREDIT_CODE_TAKEN, codes.INVALID_HOME_REGION)
+    @documents(codes.CREDIT_CODE_TAKEN, codes.INVALID_HOME_REGION, codes.LOCKED_AFTER_APPROVAL)
     @blp.arguments(OrganizationUpdateSchema, required=False)
     @blp.response(200, OrganizationSchema, description="Admins of the organisation. Editing a rejected "
                                                        "application submits it again.")
@@ -48,7 +48,7 @@ class OrganizationItem(MethodView):
 
 @blp.route("/organizations/<int:organization_id>/review")
 class OrganizationReview(MethodView):
-    @documents(codes.REASON_REQUIRED, codes.ILLEGAL_ORGANIZATION_TRANSITION)
+    @documents(ADMIN_ONLY, codes.REASON_REQUIRED, codes.ILLEGAL_ORGANIZATION_TRANSITION)
     @blp.arguments(OrganizationReviewSchema)
     @blp.response(200, OrganizationSchema, description="Platform admins only (403 admin_only).")
     def post(self, data, organization_id):
@@ -57,6 +57,7 @@ class OrganizationReview(MethodView):
 
 @blp.route("/organizations/<int:organization_id>/payment-terms")
 class OrganizationTerms(MethodView):
+    @documents(ADMIN_ONLY)
     @blp.arguments(PaymentTermsSchema)
     @blp.response(200, OrganizationSchema, description="Platform admins only (403 admin_only).")
     def put(self, data, organization_id):
