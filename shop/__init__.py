@@ -78,6 +78,7 @@ BLUEPRINT_MODULES = (
     "shop.refunds.routes",
     "shop.notifications.routes",
     "shop.procurement.routes",
+    "shop.procurement.quota_routes",
     "shop.fapiao.routes",
 )
 

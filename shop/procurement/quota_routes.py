@@ -1,0 +1,66 @@
+"""Province minimums, annual quotas (预留份额) and statements (对账单) of organisations."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shop.accounts.auth import authenticated_user
+from shop.error_codes import documents
+from shop.pagination import PageArgsSchema
+from shop.procurement import error_codes as procurement_errors
+from shop.procurement import quotas
+from shop.procurement.statement_schemas import (ProvinceQuotaMinimumPageSchema,
+                                                ProvinceQuotaMinimumSchema, ProvinceQuotaMinimumUpdateSchema,
+                                                QuotaFileSchema, QuotaPageSchema, QuotaSchema)
+
+blp = Blueprint("quotas", __name__, url_prefix="/api/v1",
+                description="Reserved shares of canteen food spending (预留份额) with their progress, province "
+                            "minimums, and organisations' statements (对账单) as JSON, .xlsx and CSV")
+
+
+
+@blp.route("/quota-minimums")
+class QuotaMinimums(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, ProvinceQuotaMinimumPageSchema)
+    def get(self, args):
+        """Provinces whose minimum share is above the national 10% (anyone signed in)."""
+        return quotas.list_minimums(**args)
+
+
+@blp.route("/quota-minimums/<region_code>")
+class QuotaMinimum(MethodView):
+    @documents(procurement_errors.ADMIN_ONLY, procurement_errors.NOT_A_PROVINCE,
+               procurement_errors.QUOTA_MINIMUM_CHANGED)
+    @blp.arguments(ProvinceQuotaMinimumUpdateSchema)
+    @blp.response(200, ProvinceQuotaMinimumSchema)
+    def put(self, data, region_code):
+        """Platform admins set a province's minimum share (at least the national 10%), citing its document.
+        Organisations at home in the province or one of its cities file at least that share."""
+        return quotas.set_minimum(actor=authenticated_user(), region_code=region_code, **data)
+
+
+@blp.route("/organizations/<int:organization_id>/quotas")
+class Quotas(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, QuotaPageSchema)
+    def get(self, args, organization_id):
+        """The filed years, newest first, with their progress (members, and platform admins)."""
+        return quotas.list_quotas(viewer=authenticated_user(), organization_id=organization_id, **args)
+
+
+@blp.route("/organizations/<int:organization_id>/quotas/<int:year>")
+class QuotaItem(MethodView):
+    @documents(procurement_errors.QUOTA_NOT_FOUND, procurement_errors.INVALID_QUOTA_YEAR)
+    @blp.response(200, QuotaSchema)
+    def get(self, organization_id, year):
+        """The year's quota with its progress (members, and platform admins); years 2000 to 2100."""
+        return quotas.get_quota(viewer=authenticated_user(), organization_id=organization_id, year=year)
+
+    @documents(procurement_errors.NO_CANTEEN, procurement_errors.SHARE_BELOW_MINIMUM,
+               procurement_errors.INVALID_QUOTA_YEAR)
+    @blp.arguments(QuotaFileSchema)
+    @blp.response(200, QuotaSchema)
+    def put(self, data, organization_id, year):
+        """File or re-file the year's canteen food spending and reserved share (admins of the organisation).
+        The target is the spending times the share, rounded up to the fen. 409 no_canteen for an organisation
+        without a canteen; 422 share_below_minimum (with minimum_share_bp) below the province's minimum."""
+        return quotas.file_quota(user=authenticated_user(), organization_id=organization_id, year=year, **data)
