@@ -36,4 +36,5 @@ NOT_A_PROVINCE = ErrorCode("not_a_province", 422, "a minimum share is set for a 
 QUOTA_MINIMUM_CHANGED = ErrorCode("quota_minimum_changed", 409, "another administrator set this province's minimum at "
                                                                 "the same moment; read it and retry")
 INVALID_QUOTA_YEAR = ErrorCode("invalid_quota_year", 422, "a quota year is between 2000 and 2100")
-INVALID_PERIOD = ErrorCode("invalid_period", 422, "the period ends before it starts or is longer than 366 days")
+INVALID_PERIOD = ErrorCode("invalid_period", 422, "the period ends before it starts, is longer than 366 days or "
+                                                  "leaves the years 2000 to 2100")

@@ -87,7 +87,8 @@ class Statement(MethodView):
     @blp.arguments(StatementArgsSchema, location="query")
     @blp.response(200, StatementSchema)
     def get(self, args, organization_id):
-        """The statement of a period of local days (both ends included, at most 366): the procurement orders
+        """The statement of a period of local days (both ends included, at most 366, within the years 2000 to
+        2100): the procurement orders
         placed in it (not those awaiting approval or rejected, nor those cancelled unpaid) with invoices and
         what is due or overdue, totals, breakdowns by district, supplier and category that add up to the
         totals, and the quota progress of each year the period touches. Approvers and admins of the organisation,

@@ -27,7 +27,7 @@ from shop.extensions import db
 from shop.orders.models import Fulfillment, Order, OrderLine
 from shop.procurement import error_codes
 from shop.procurement.models import Invoice
-from shop.procurement.quotas import quota_payloads, require_reader
+from shop.procurement.quotas import FIRST_YEAR, LAST_YEAR, quota_payloads, require_reader
 from shop.regions.models import Region
 from shop.suppliers.services import supplier_names
 
@@ -38,7 +38,9 @@ UNCATEGORISED = "未分类"
 
 def check_period(start: dt.date, end: dt.date) -> None:
     problem = None
-    if start > end:
+    if not (FIRST_YEAR <= start.year and end.year <= LAST_YEAR):
+        problem = f"Statements cover days of the years {FIRST_YEAR} to {LAST_YEAR}."  # also keeps dates computable
+    elif start > end:
         problem = "`from` is after `to`."
     elif (end - start).days + 1 > MAX_PERIOD_DAYS:
         problem = f"At most {MAX_PERIOD_DAYS} days, both ends included."

@@ -5,15 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from shop.error_codes import ErrorCode
 from shop.extensions import db
 from shop.orders.cancellation import cancel_order
 from shop.orders.models import OrderLine
-from shop.procurement import quotas
+from shop.procurement import error_codes, quotas
 from shop.procurement.models import AnnualQuota, ProvinceQuotaMinimum
 from shop.refunds.services import operator_refund
 from tests.procurement.factories import (PLUM_PRICE, SHIPPING_FEE_FEN, ZHACAI_PRICE, add_member, admin_of, load,
                                          local, make_organization, make_procurement_order, pay_by_transfer)
 from tests.support import assert_problem, count_statements, make_user, token_client
+from tests.test_error_codes import _documented
 
 YEAR = 2025
 URL = "/api/v1/organizations/{}/quotas"
@@ -256,3 +258,24 @@ def test_progress_of_many_years_is_one_statement(org, shop):
     many, response = count_statements(lambda: client.get(URL.format(org.id)))
     assert [q["progress_fen"] for q in response.json["items"]] == [PLUM_PRICE + ZHACAI_PRICE] * 5
     assert few == many
+
+
+# --- the spec -------------------------------------------------------------------------------------------------
+
+MY_CODES = ("NO_CANTEEN", "SHARE_BELOW_MINIMUM", "QUOTA_NOT_FOUND", "ADMIN_ONLY", "NOT_A_PROVINCE",
+            "QUOTA_MINIMUM_CHANGED", "INVALID_QUOTA_YEAR", "INVALID_PERIOD")
+
+
+def test_quota_and_statement_codes_are_documented_with_their_status(client):
+    """(tests/test_error_codes.py checks this per domain; procurement joins it once every route of it exists.)"""
+    spec = client.get("/api/openapi.json").json
+    documented = _documented(spec)
+    for name in MY_CODES:
+        code: ErrorCode = getattr(error_codes, name)
+        statuses = {status for by_status in documented.values() for status, codes in by_status.items()
+                    if code in codes}
+        assert statuses == {code.status}, (code, statuses)
+    ours = [(method, path) for method, path in documented if "quota" in path or "statement" in path]
+    assert len(ours) == 8
+    for method, path in ours:
+        assert spec["paths"][path][method.lower()].get("summary"), (method, path)  # a docstring says what it does

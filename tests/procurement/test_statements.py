@@ -146,6 +146,8 @@ def test_quotas_of_every_year_the_period_touches(org, shop):
 @pytest.mark.parametrize("period, code", [
     ({"from": "2025-03-02", "to": "2025-03-01"}, "invalid_period"),
     ({"from": "2024-01-01", "to": "2025-01-01"}, "invalid_period"),   # 367 days
+    ({"from": "1999-12-31", "to": "2000-01-01"}, "invalid_period"),
+    ({"from": "9999-12-31", "to": "9999-12-31"}, "invalid_period"),   # no day after it to end the period on
     ({"from": "2025-02-30", "to": "2025-03-01"}, "validation_error"),
     ({"from": "", "to": "2025-03-01"}, "validation_error"),
 ])
