@@ -19,6 +19,7 @@ import datetime as dt
 from collections import defaultdict
 
 from sqlalchemy import and_, func, not_, select
+from sqlalchemy.orm import load_only
 
 from shop.catalog.models import Category
 from shop.database import SHOP_TIMEZONE, local_day_start, local_today
@@ -60,25 +61,24 @@ def _listed(organization_id: int, start: dt.date, end: dt.date):
 def _orders(listed, today: dt.date) -> tuple[list[dict], int]:
     """The listed orders, oldest first, and what they hold besides their lines (shipping less discounts)."""
     rows = list(db.session.execute(
-        select(Order.id, Order.number, Order.placed_at, Order.status, Order.payment_plan, Order.po_number,
-               Order.total_fen, Order.shipping_fen, Order.discount_fen, Order.paid_fen, Order.refunded_fen,
-               Invoice.number.label("invoice_number"), Invoice.due_on.label("invoice_due_on"))
-        .outerjoin(Invoice, Invoice.order_id == Order.id).where(listed).order_by(Order.placed_at, Order.id)))
+        select(Order, Invoice.number.label("invoice_number"), Invoice.due_on.label("invoice_due_on"))
+        .outerjoin(Invoice, Invoice.order_id == Order.id).where(listed).order_by(Order.placed_at, Order.id)
+        .options(load_only(Order.id, Order.number, Order.placed_at, Order.status, Order.payment_plan,
+                           Order.po_number, Order.total_fen, Order.shipping_fen, Order.discount_fen, Order.paid_fen,
+                           Order.refunded_fen))))
     orders = []
-    for row in rows:
-        live = row.status != "cancelled"
+    for order, invoice_number, invoice_due_on in rows:
         orders.append({
-            "id": row.id, "number": row.number, "placed_at": row.placed_at,
-            "placed_on": row.placed_at.astimezone(SHOP_TIMEZONE).date(), "status": row.status,
-            "payment_plan": row.payment_plan, "po_number": row.po_number, "total_fen": row.total_fen,
-            "paid_fen": row.paid_fen, "refunded_fen": row.refunded_fen,
-            "net_paid_fen": row.paid_fen - row.refunded_fen,
-            "due_fen": row.total_fen - row.paid_fen if live else 0,  # a cancelled order owes nothing
-            "invoice_number": row.invoice_number, "invoice_due_on": row.invoice_due_on,
-            "overdue": (row.invoice_due_on is not None and row.invoice_due_on < today
-                        and row.paid_fen < row.total_fen and live),
+            "id": order.id, "number": order.number, "placed_at": order.placed_at,
+            "placed_on": order.placed_at.astimezone(SHOP_TIMEZONE).date(), "status": order.status,
+            "payment_plan": order.payment_plan, "po_number": order.po_number, "total_fen": order.total_fen,
+            "paid_fen": order.paid_fen, "refunded_fen": order.refunded_fen,
+            "net_paid_fen": order.paid_fen - order.refunded_fen,
+            "due_fen": order.due_fen, "invoice_number": invoice_number, "invoice_due_on": invoice_due_on,
+            "overdue": (invoice_due_on is not None and invoice_due_on < today and order.paid_fen < order.total_fen
+                        and order.status != "cancelled"),
         })
-    return orders, sum(row.shipping_fen - row.discount_fen for row in rows)
+    return orders, sum(order.shipping_fen - order.discount_fen for order, _, _ in rows)
 
 
 def _line_groups(listed) -> list:
@@ -113,19 +113,15 @@ def _roll_up(groups, key, describe) -> list[dict]:
 
 
 def _breakdowns(groups, names_of_suppliers: dict[int, str], shipping: dict) -> dict:
-    district_names = {g.origin_district_code: g.district_name for g in groups}
-    category_names = {g.category_id: g.category_name for g in groups}
-    return {
-        "by_district": {"rows": _roll_up(groups, lambda g: g.origin_district_code,
-                                         lambda code: {"code": code, "name": district_names[code]}),
-                        "shipping": shipping},
-        "by_supplier": {"rows": _roll_up(groups, lambda g: g.supplier_id,
-                                         lambda sid: {"id": sid, "name": names_of_suppliers.get(sid, "")}),
-                        "shipping": shipping},
-        "by_category": {"rows": _roll_up(groups, lambda g: g.category_id,
-                                         lambda cid: {"id": cid, "name": category_names[cid] or UNCATEGORISED}),
-                        "shipping": shipping},
+    districts = {g.origin_district_code: g.district_name for g in groups}
+    categories = {g.category_id: g.category_name or UNCATEGORISED for g in groups}
+    keys = {  # breakdown → (its key in a line group, its row's description)
+        "by_district": (lambda g: g.origin_district_code, lambda code: {"code": code, "name": districts[code]}),
+        "by_supplier": (lambda g: g.supplier_id, lambda sid: {"id": sid, "name": names_of_suppliers.get(sid, "")}),
+        "by_category": (lambda g: g.category_id, lambda cid: {"id": cid, "name": categories[cid]}),
     }
+    return {name: {"rows": _roll_up(groups, key, describe), "shipping": shipping}
+            for name, (key, describe) in keys.items()}
 
 
 def _totals(orders: list[dict], quantity: int) -> dict:

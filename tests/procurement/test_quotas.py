@@ -36,8 +36,8 @@ def _quota_rows() -> list[tuple]:
 
 def _minimum_rows() -> list[tuple]:
     try:
-        return [tuple(r) for r in db.session.execute(select(ProvinceQuotaMinimum.region_code,
-                                                            ProvinceQuotaMinimum.share_bp, ProvinceQuotaMinimum.source))]
+        return [tuple(r) for r in db.session.execute(select(
+            ProvinceQuotaMinimum.region_code, ProvinceQuotaMinimum.share_bp, ProvinceQuotaMinimum.source))]
     finally:
         db.session.commit()
 
@@ -120,7 +120,8 @@ def test_only_the_organisations_admins_file_and_strangers_learn_nothing(org):
 
 
 def test_members_and_platform_admins_read_quotas_others_get_404(org):
-    assert _file(token_client(admin_of(org)), org, {"canteen_food_spend_fen": 10_000, "share_bp": 1000}).status_code == 200
+    filed = _file(token_client(admin_of(org)), org, {"canteen_food_spend_fen": 10_000, "share_bp": 1000})
+    assert filed.status_code == 200
     for client in (token_client(add_member(org, "buyer")), token_client(make_user(admin=True))):
         assert client.get(f"{URL.format(org.id)}/{YEAR}").json["target_fen"] == 1000
         assert len(client.get(URL.format(org.id)).json["items"]) == 1
