@@ -9,6 +9,7 @@ where a spreadsheet would read it as one (= + - @), so that opening the file run
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from openpyxl import Workbook
@@ -22,6 +23,7 @@ from shop.procurement.quotas import percent
 
 CSV_MIMETYPE = "text/csv"
 YUAN_FORMAT = "0.00"
+DATE_FORMAT = "yyyy-mm-dd"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # (key, header): a key ending in _fen is followed by its 元 column.
@@ -34,15 +36,15 @@ ORDER_COLUMNS = [
 ]
 BREAKDOWN_COLUMNS = [("quantity", "数量 quantity"), ("ordered_fen", "订购金额 ordered"),
                      ("net_paid_fen", "实付 net_paid")]
-BREAKDOWN_KEYS = {"by_district": ("code", "区县代码 district_code", "区县 district"),
-                  "by_supplier": ("id", "供应商编号 supplier_id", "供应商 supplier"),
-                  "by_category": ("id", "品类编号 category_id", "品类 category")}
-SHEET_NAMES = {"by_district": "by district", "by_supplier": "by supplier", "by_category": "by category"}
+# breakdown → (sheet, its rows' key, the key's header, the name's header)
+BREAKDOWNS = {"by_district": ("by district", "code", "区县代码 district_code", "区县 district"),
+              "by_supplier": ("by supplier", "id", "供应商编号 supplier_id", "供应商 supplier"),
+              "by_category": ("by category", "id", "品类编号 category_id", "品类 category")}
 QUOTA_COLUMNS = [
     ("year", "年度 year"), ("filed", "已填报 filed"), ("canteen_food_spend_fen", "食堂食材支出 canteen_food_spend"),
     ("share_bp", "预留比例(基点) share_bp"), ("share", "预留比例 share"), ("target_fen", "预留金额 target"),
-    ("progress_fen", "已完成 progress"), ("share_reached_bp", "完成比例(基点) share_reached_bp"),
-    ("remaining_fen", "尚需 remaining"), ("achieved", "已完成 achieved"),
+    ("progress_fen", "完成金额 progress"), ("share_reached_bp", "完成比例(基点) share_reached_bp"),
+    ("remaining_fen", "尚需 remaining"), ("achieved", "是否达标 achieved"),
 ]
 TOTAL_LABEL = "合计 total"
 SHIPPING_LABEL = "运费（减优惠） shipping less discounts"
@@ -82,7 +84,7 @@ def _order_rows(statement: dict) -> list[list]:
 
 
 def _breakdown_rows(statement: dict, name: str) -> list[list]:
-    key, _, _ = BREAKDOWN_KEYS[name]
+    key = BREAKDOWNS[name][1]
     breakdown = statement[name]
     rows = [[row[key], row["name"], *_values(row, BREAKDOWN_COLUMNS)] for row in breakdown["rows"]]
     rows.append([None, SHIPPING_LABEL, *_values({"quantity": None, **breakdown["shipping"]}, BREAKDOWN_COLUMNS)])
@@ -102,7 +104,8 @@ def _quota_rows(statement: dict) -> list[list]:
 
 
 class _Sheet:
-    """A write-only sheet: strings are string cells (never formulas), 元 columns show two decimals."""
+    """A write-only sheet: strings are string cells (never formulas), 元 columns show two decimals, dates as
+    dates."""
 
     def __init__(self, workbook: Workbook, title: str, headers: list[str]) -> None:
         self.sheet = workbook.create_sheet(title)
@@ -117,6 +120,8 @@ class _Sheet:
             cell = WriteOnlyCell(self.sheet, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"
+            elif isinstance(value, dt.date):
+                cell.number_format = DATE_FORMAT
             if i in self.yuan:
                 cell.number_format = YUAN_FORMAT
             if font:
@@ -133,8 +138,8 @@ def statement_xlsx(statement: dict) -> bytes:
     for row in _order_rows(statement):
         orders.append(row)
     orders.append(_total_order_row(statement))
-    for name, (_, key_header, name_header) in BREAKDOWN_KEYS.items():
-        sheet = _Sheet(workbook, SHEET_NAMES[name], [key_header, name_header, *_headers(BREAKDOWN_COLUMNS)])
+    for name, (title, _, key_header, name_header) in BREAKDOWNS.items():
+        sheet = _Sheet(workbook, title, [key_header, name_header, *_headers(BREAKDOWN_COLUMNS)])
         for row in _breakdown_rows(statement, name):
             sheet.append(row)
     quota = _Sheet(workbook, "quota", _headers(QUOTA_COLUMNS))

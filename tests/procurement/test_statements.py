@@ -222,6 +222,8 @@ def test_the_workbook_holds_the_same_numbers_as_the_json(org, listed):
     po_cell = workbook["orders"].cell(row=3, column=5)
     assert po_cell.value == INJECTED_PO and po_cell.data_type == "s"  # text, not a formula
     assert workbook["orders"].cell(row=2, column=7).number_format == "0.00"
+    due_on = workbook["orders"].cell(row=3, column=17)
+    assert (due_on.value.date(), due_on.number_format) == (local_today() - dt.timedelta(days=1), "yyyy-mm-dd")
 
     for name, title in (("by_district", "by district"), ("by_supplier", "by supplier"),
                         ("by_category", "by category")):
