@@ -79,6 +79,7 @@ BLUEPRINT_MODULES = (
     "shop.notifications.routes",
     "shop.procurement.routes",
     "shop.procurement.requisition_routes",
+    "shop.procurement.quota_routes",
     "shop.fapiao.routes",
 )
 

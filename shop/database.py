@@ -21,6 +21,11 @@ def local_today(now: dt.datetime | None = None) -> dt.date:
     return (now or utcnow()).astimezone(SHOP_TIMEZONE).date()
 
 
+def local_day_start(day: dt.date) -> dt.datetime:
+    """The first instant of `day` in Chongqing, in UTC: local days and years become ranges of UTC timestamps."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=SHOP_TIMEZONE).astimezone(dt.timezone.utc)
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on both SQLite (which stores them naive) and PostgreSQL."""
 

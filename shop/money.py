@@ -18,6 +18,13 @@ def yuan_to_fen(value: str | int | Decimal) -> int:
     return int(fen)
 
 
+def fen_to_yuan(fen: int) -> Decimal:
+    """1234 → Decimal('12.34'), exactly (no float ever holds the amount): for spreadsheets' 元 columns."""
+    if not isinstance(fen, int) or isinstance(fen, bool):
+        raise TypeError("amounts are integer fen")
+    return Decimal(fen).scaleb(-2)
+
+
 def format_fen(fen: int) -> str:
     """1234 → '¥12.34'."""
     sign = "-" if fen < 0 else ""

@@ -31,3 +31,11 @@ QUOTA_NOT_FOUND = ErrorCode("quota_not_found", 404, "no quota is filed for that 
 # standing orders
 INVALID_SCHEDULE = ErrorCode("invalid_schedule", 422, "the end date is before the start, or too far ahead")
 STANDING_ORDER_ENDED = ErrorCode("standing_order_ended", 409, "the standing order has ended")
+# province minimums, quota filing and statements (shop.procurement.quotas, shop.procurement.statements)
+NOT_A_PROVINCE = ErrorCode("not_a_province", 422, "a minimum share is set for a province, not a city, a county or an "
+                                                  "unknown code")
+QUOTA_MINIMUM_CHANGED = ErrorCode("quota_minimum_changed", 409, "another administrator set this province's minimum at "
+                                                                "the same moment; read it and retry")
+INVALID_QUOTA_YEAR = ErrorCode("invalid_quota_year", 422, "a quota year is between 2000 and 2100")
+INVALID_PERIOD = ErrorCode("invalid_period", 422, "the period ends before it starts, is longer than 366 days or "
+                                                  "leaves the years 2000 to 2100")

@@ -30,10 +30,19 @@ def issue(order: Order, organization: Organization, *, today: dt.date | None = N
     return invoice
 
 
+LAPSED_STATUSES = ("cancelled", "rejected")  # an invoice of such an order is void (or paid), never overdue
+
+
+def is_overdue(due_on: dt.date | None, order: Order, today: dt.date) -> bool:
+    """Open past its due date: the order is live and not fully paid (the rule _overdue states in SQL)."""
+    return due_on is not None and due_on < today and order.paid_fen < order.total_fen and \
+        order.status not in LAPSED_STATUSES
+
+
 def _overdue(today: dt.date):
     """Open past its due date: the order is live and not fully paid."""
     return and_(Invoice.due_on < today, Order.paid_fen < Order.total_fen,
-                Order.status.notin_(("cancelled", "rejected")))
+                Order.status.notin_(LAPSED_STATUSES))
 
 
 def has_overdue(organization_id: int, *, today: dt.date | None = None) -> bool:

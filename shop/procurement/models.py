@@ -128,10 +128,6 @@ class Invoice(db.Model):
             return "paid" if self.order.paid_fen >= self.amount_fen else "void"
         return "paid" if self.order.paid_fen >= self.order.total_fen else "open"
 
-    def is_overdue(self, today: dt.date) -> bool:
-        return self.status == "open" and self.due_on < today
-
-
 class ProvinceQuotaMinimum(db.Model):
     """A province's minimum reserved share where it is above the national 10% (set by the platform)."""
 

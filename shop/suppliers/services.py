@@ -14,6 +14,7 @@ Called by other domains (stable; keyword-only):
     review_supplier(*, supplier_id, actor, action, reason="") -> Supplier
                                                                  platform admins; action in REVIEW_ACTIONS
     shipping_rules_for(*, supplier_ids) -> dict[int, ShippingRule]   one query, for checkout
+    supplier_names(*, supplier_ids) -> dict[int, str]            one query, for statements and reports
     quote_shipping(rule, *, subtotal_fen, weight_g, cold_chain, region_codes) -> int   pure; fen
 """
 from __future__ import annotations
@@ -87,6 +88,14 @@ def member_supplier_ids(*, user) -> list[int]:
     """A read, in whatever transaction the caller has open (fulfilment and refunds call it inside theirs)."""
     return list(db.session.scalars(select(SupplierMember.supplier_id).where(SupplierMember.user_id == user.id)
                                    .order_by(SupplierMember.supplier_id)))
+
+
+def supplier_names(*, supplier_ids) -> dict[int, str]:
+    """The current names of several suppliers in one query (ids that do not exist are left out)."""
+    ids = set(supplier_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(ids))).all())
 
 
 def is_member(*, user, supplier_id: int) -> bool:
