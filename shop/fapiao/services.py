@@ -13,7 +13,7 @@ import base64
 import binascii
 import datetime as dt
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, cast, func, select, update
 from sqlalchemy.orm import contains_eager, joinedload, with_expression
 
 from shop.accounts.models import User
@@ -47,7 +47,8 @@ def invoiceable_fen():
     as a SQL expression per fapiao row."""
     part = (select(Fulfillment.subtotal_fen + Fulfillment.shipping_fen - Fulfillment.shipping_refunded_fen)
             .where(Fulfillment.id == Fapiao.fulfillment_id).correlate(Fapiao).scalar_subquery())
-    refunded = (select(func.coalesce(func.sum(OrderLine.refunded_fen), 0))
+    # PostgreSQL sums a bigint to numeric (a Decimal in Python): cast back, money stays integer fen.
+    refunded = (select(cast(func.coalesce(func.sum(OrderLine.refunded_fen), 0), BigInteger))
                 .where(OrderLine.fulfillment_id == Fapiao.fulfillment_id).correlate(Fapiao).scalar_subquery())
     return part - refunded
 
