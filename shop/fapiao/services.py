@@ -210,7 +210,7 @@ def issue(*, user, fapiao_id: int, number: str, issued_on: dt.date, amount_fen: 
             .values(status="issued", number=number, issued_on=issued_on, amount_fen=amount_fen, file_pdf=pdf,
                     file_size=len(pdf) if pdf is not None else None, issued_by_id=user.id, issued_at=utcnow())
             .execution_options(synchronize_session=False))
-        if issued.rowcount != 1:  # SQLite ignores FOR UPDATE, but its writers are serialised anyway
+        if issued.rowcount != 1:  # the last word, whatever the locks did (SQLite ignores FOR UPDATE)
             raise Conflict("The fapiao was issued meanwhile.", code=error_codes.ALREADY_ISSUED)
         _tell_buyer(fapiao, number=number, amount_fen=amount_fen)
     return _load(fapiao_id)
