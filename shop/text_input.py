@@ -6,6 +6,9 @@
 - C0 control characters other than tab, newline and carriage return (openpyxl refuses them in exports; no
   field of this API needs them): 422 control_character.
 Each 422 names the fields, as marshmallow's errors do ("items.0.note").
+
+This is the first reader of the body, so it also applies a view's own body limit: a view class that takes
+more than MAX_CONTENT_LENGTH (an e-fapiao PDF in base64) sets `max_content_length`; above it is 413.
 """
 from __future__ import annotations
 
@@ -72,8 +75,16 @@ def _reads_raw_body() -> bool:
     return bool(getattr(getattr(view, "view_class", None), "raw_body", False))
 
 
+def _view_body_limit() -> int | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(getattr(view, "view_class", None), "max_content_length", None)
+
+
 def check_request_text() -> None:
     """before_request: refuse bad text in the path, the query string and a JSON body."""
+    limit = _view_body_limit()
+    if limit:
+        request.max_content_length = limit  # Flask 3.1: per request, before anything reads the stream
     found: dict[str, tuple[str, str]] = {}
     problem = _problem(request.path)
     if problem:

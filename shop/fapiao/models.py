@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, LargeBinary, String
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column, query_expression, relationship
 
 from shop.database import UTCDateTime, string_enum, utcnow
 from shop.extensions import db
+from shop.orders.models import Fulfillment, Order
+from shop.suppliers.models import Supplier
 
 FAPIAO_TYPES = ("normal", "special")  # 普通发票, 专用发票
 FAPIAO_STATUSES = ("requested", "issued", "cancelled")
@@ -41,6 +43,16 @@ class Fapiao(db.Model):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    order: Mapped[Order] = relationship(lazy="raise")
+    fulfillment: Mapped[Fulfillment] = relationship(lazy="raise")
+    supplier: Mapped[Supplier] = relationship(lazy="raise")
+    # What may be invoiced of the fulfilment now, when the query asks for it (shop.fapiao.services).
+    invoiceable_fen: Mapped[int | None] = query_expression()
+
+    @property
+    def has_file(self) -> bool:
+        return self.file_size is not None
 
     def can_move_to(self, status: str) -> bool:
         return status in FAPIAO_TRANSITIONS[self.status]

@@ -1,7 +1,7 @@
 """Opening fapiao requests: called by the domains that place orders, in their unit of work."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shop.extensions import db
 from shop.fapiao.models import Fapiao
@@ -23,3 +23,12 @@ def open_for(order) -> int:
                               organization_id=order.organization_id, buyer_id=order.buyer_id,
                               type=order.fapiao["type"], buyer_details=details))
     return len(parts)
+
+
+def lapse_cancelled(order_id: int) -> int:
+    """The requests of an order's cancelled fulfilments become cancelled (nothing of them was sold), in the
+    caller's unit of work: the cancellation and expiry paths call it as they cancel fulfilments. Returns how many."""
+    cancelled = select(Fulfillment.id).where(Fulfillment.order_id == order_id, Fulfillment.status == "cancelled")
+    return db.session.execute(update(Fapiao).where(Fapiao.order_id == order_id, Fapiao.status == "requested",
+                                                   Fapiao.fulfillment_id.in_(cancelled))
+                              .values(status="cancelled")).rowcount

@@ -20,15 +20,15 @@ SHIPPABLE_ORDER_STATUSES = ("paid", "approved", "fulfilling")  # approved: procu
 NOT_YET_SUPPLIERS_BUSINESS = ("pending_payment", "deposit_paid", "awaiting_approval", "rejected")
 
 
-def _visible_to_suppliers():
+def visible_to_suppliers():
     """Unpaid orders, and unpaid ones that were abandoned, are not the supplier's business (nor is the
-    buyer's address): their stock was only held."""
+    buyer's address): their stock was only held. Public: the fapiao requests of such orders are hidden too."""
     return and_(Order.status.notin_(NOT_YET_SUPPLIERS_BUSINESS),
                 ~and_(Order.status == "cancelled", Order.paid_at.is_(None)))
 
 
 def _visible_query():
-    return _query().join(Order, Order.id == Fulfillment.order_id).where(_visible_to_suppliers())
+    return _query().join(Order, Order.id == Fulfillment.order_id).where(visible_to_suppliers())
 
 
 def _query():

@@ -30,7 +30,7 @@ from shop.fapiao import requests as fapiao_requests
 from shop.notifications.services import enqueue
 from shop.orders import events, notify, plans
 from shop.orders.models import Order, OrderEvent
-from shop.orders.services import load_order, order_query, stock_lines
+from shop.orders.services import cancel_fulfillments, load_order, order_query, stock_lines
 from shop.orders.state import move_order, record
 from shop.pagination import SortKey, keyset_page
 from shop.procurement import error_codes, invoices
@@ -218,6 +218,7 @@ def reject_requisition(*, user, organization_id: int, order_id: int, comment: st
         order = _requisition(organization_id, order_id)
         _awaiting(order)
         move_order(order, "rejected", actor_id=user.id, comment=comment)
+        cancel_fulfillments(order)  # nothing will ship, nor be invoiced
         _tell_buyer(order, "rejected", comment)
     return view(load_order(order_id))
 
@@ -232,6 +233,7 @@ def withdraw_requisition(*, user, organization_id: int, order_id: int, comment: 
         _awaiting(order)
         move_order(order, "cancelled", actor_id=user.id, event="withdrawn", values={"cancelled_at": utcnow()},
                    comment=comment)
+        cancel_fulfillments(order)
     return view(load_order(order_id))
 
 

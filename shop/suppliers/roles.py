@@ -17,6 +17,7 @@ PERMISSIONS = {
     "adjust_stock": "manager",
     "set_shipping_rule": "manager",
     "decide_refund": "manager",
+    "issue_fapiao": "manager",        # a fapiao states an amount of money to the tax office
     "set_prices": "manager",          # changing the price of an existing SKU
     # owner: who the supplier is and who works for it
     "manage_members": "owner",

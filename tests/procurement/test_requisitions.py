@@ -12,7 +12,7 @@ from shop.checkout.pricing import price_items
 from shop.database import local_today
 from shop.extensions import db
 from shop.notifications.models import OutboxMessage
-from shop.orders.models import Order, OrderEvent
+from shop.orders.models import Fulfillment, Order, OrderEvent
 from shop.procurement.models import Invoice
 from tests.orders.factories import SHIP, api_as, count, fulfillment_of, pay
 from tests.orders.invariants import assert_exact
@@ -20,6 +20,11 @@ from tests.payments.conftest import run_together
 from tests.procurement.scenario import (TCM_PRICE, ZHACAI_CASE, ZHACAI_PRICE, add_member, make_organization,
                                         sku_stock)
 from tests.support import assert_problem, make_user
+
+
+def db_order(order_id: int) -> dict:
+    return {"fulfillments": [{"status": f.status} for f in db.session.scalars(
+        select(Fulfillment).where(Fulfillment.order_id == order_id).execution_options(populate_existing=True))]}
 
 
 def _transfer(admin, order_id: int, amount_fen: int, reference: str):
@@ -135,6 +140,7 @@ def test_rejecting_needs_a_reason_and_withdrawing_is_the_placers(scenario):
     other_buyer = add_member(scenario.org, scenario.admin, "buyer")
     assert_problem(scenario.decide(other_buyer, second["id"], "withdraw"), 404)
     assert scenario.decide(scenario.buyer, second["id"], "withdraw").json["status"] == "cancelled"
+    assert {f["status"] for o in (rejected.json, db_order(second["id"])) for f in o["fulfillments"]} == {"cancelled"}
     assert_problem(scenario.decide(scenario.approver, second["id"], "approve"), 409, "not_awaiting_approval")
     assert count(StockMovement) == 0
 
