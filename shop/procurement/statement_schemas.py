@@ -54,10 +54,12 @@ ProvinceQuotaMinimumPageSchema = page_schema(ProvinceQuotaMinimumSchema)
 
 
 class StatementArgsSchema(Schema):
+    # A date is 10 characters; saying so keeps every documented query inside gunicorn's request line.
     start = fields.Date(required=True, data_key="from", metadata={
-        "description": "First local day (Asia/Shanghai), YYYY-MM-DD."})
+        "description": "First local day (Asia/Shanghai), YYYY-MM-DD.", "maxLength": 10})
     end = fields.Date(required=True, data_key="to", metadata={
-        "description": f"Last local day, included; at most {MAX_PERIOD_DAYS} days after `from` counting both."})
+        "description": f"Last local day, included; at most {MAX_PERIOD_DAYS} days after `from` counting both.",
+        "maxLength": 10})
 
 
 class StatementOrderSchema(Schema):
