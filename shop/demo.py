@@ -40,6 +40,7 @@ def load_demo_data() -> dict:
     after its commit, each order in its own units of work as real orders are (refunds run after commit)."""
     from shop.catalog.demo_data import load_demo_catalog, verify_sourced_gi
     from shop.demo_history import load_demo_history
+    from shop.procurement.demo import load_demo_procurement
 
     with transaction():
         users = {account["role"]: ensure_user(account) for account in DEMO_ACCOUNTS}
@@ -51,4 +52,6 @@ def load_demo_data() -> dict:
     verify_sourced_gi(users["platform admin"])
     history = load_demo_history(admin=users["platform admin"], shipper=users["supplier shipping"],
                                 ensure_user=ensure_user)
-    return {"users": len(users), **catalog, **history}
+    procurement = load_demo_procurement(platform=users["platform admin"], shipper=users["supplier shipping"],
+                                        ensure_user=ensure_user)
+    return {"users": len(users), **catalog, **history, **procurement}
