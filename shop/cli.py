@@ -40,10 +40,10 @@ def demo_accounts():
     from shop.procurement.demo import DEMO_DOMAIN, ORGANIZATIONS
 
     for account in demo.DEMO_ACCOUNTS:
-        click.echo(f"  {account['role']:<22} {account["email"]:<42} password: {demo.DEMO_PASSWORD}")
+        click.echo(f"  {account['role']:<22} {account['email']:<42} password: {demo.DEMO_PASSWORD}")
     for spec in ORGANIZATIONS:  # institutional buyers (procurement)
         for role, local in spec["people"].items():
-            click.echo(f"  {spec['key'] + ' ' + role:<22} {local + "@" + DEMO_DOMAIN:<42} password: {demo.DEMO_PASSWORD}")
+            click.echo(f"  {spec['key'] + ' ' + role:<22} {local + '@' + DEMO_DOMAIN:<42} password: {demo.DEMO_PASSWORD}")
 
 
 @shop_cli.command("create-admin")
