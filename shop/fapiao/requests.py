@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 from shop.extensions import db
 from shop.fapiao.models import Fapiao
 from shop.orders.models import Fulfillment
+from shop.orders.signals import fulfillments_cancelled
 
 BUYER_FIELDS = ("title", "taxpayer_id", "address", "phone", "bank", "account")
 
@@ -25,6 +26,7 @@ def open_for(order) -> int:
     return len(parts)
 
 
+@fulfillments_cancelled.connect
 def lapse_cancelled(order_id: int) -> int:
     """The requests of an order's cancelled fulfilments become cancelled (nothing of them was sold), in the
     caller's unit of work: the cancellation and expiry paths call it as they cancel fulfilments. Returns how many."""

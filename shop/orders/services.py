@@ -10,9 +10,9 @@ from shop.catalog.services import record_sales
 from shop.database import utcnow
 from shop.errors import NotFound
 from shop.extensions import db
-from shop.fapiao import requests as fapiao_requests
 from shop.orders import events, ledger, notify, plans
 from shop.orders.models import Fulfillment, Order, OrderEvent, OrderLine
+from shop.orders.signals import fulfillments_cancelled
 from shop.orders.state import move_order, try_move_order
 from shop.pagination import SortKey, keyset_page
 from shop.transaction import transaction
@@ -67,7 +67,7 @@ def stock_lines(order: Order) -> list[tuple[int, int]]:
 def cancel_fulfillments(order: Order) -> None:
     db.session.execute(update(Fulfillment).where(Fulfillment.order_id == order.id, Fulfillment.status == "pending")
                        .values(status="cancelled"))
-    fapiao_requests.lapse_cancelled(order.id)  # nothing is sold, so nothing is invoiced
+    fulfillments_cancelled.send(order.id)  # e.g. their fapiao requests lapse: nothing is sold, nothing invoiced
 
 
 def expire_order(*, order: Order) -> bool:
