@@ -22,7 +22,7 @@ from shop.addresses import services as addresses
 from shop.catalog import stock
 from shop.checkout import error_codes as checkout_codes
 from shop.checkout import services as checkout
-from shop.checkout.pricing import price_items
+from shop.checkout.pricing import Quote, price_items
 from shop.database import utcnow
 from shop.errors import Conflict, Forbidden, NotFound, ShopError, ValidationFailed
 from shop.extensions import db
@@ -106,19 +106,24 @@ def place_requisition(*, user, organization_id: int, items: list[dict], delivery
     return view(load_order(order_id))
 
 
+def quote_requisition(items: list[dict], delivery_address: dict) -> tuple[dict, Quote]:
+    """The delivery address's snapshot and the lines priced for an institution (volume tiers), to it."""
+    pairs = [(item["sku_id"], item["quantity"]) for item in items]
+    if len({sku_id for sku_id, _ in pairs}) != len(pairs):
+        raise ValidationFailed("Each SKU may appear once.", code=checkout_codes.DUPLICATE_SKU,
+                               errors={"items": ["duplicate"]})
+    snapshot = addresses.delivery_snapshot(**delivery_address, field="delivery_address.region_code")
+    return snapshot, price_items(pairs, destination_codes=addresses.snapshot_destination_codes(snapshot),
+                                 channel="procurement")
+
+
 def _place(*, user, organization_id, items, delivery_address, plan, requested_delivery_on, po_number, note,
            fapiao_type, idempotency_key, fingerprint) -> int:
     require_role(user=user, organization_id=organization_id, action="place_requisition")
     organization = get_organization(organization_id=organization_id)
     check_can_order(organization, plan=plan)
     fapiao = _fapiao_request(organization, fapiao_type)
-    pairs = [(item["sku_id"], item["quantity"]) for item in items]
-    if len({sku_id for sku_id, _ in pairs}) != len(pairs):
-        raise ValidationFailed("Each SKU may appear once.", code=checkout_codes.DUPLICATE_SKU,
-                               errors={"items": ["duplicate"]})
-    snapshot = addresses.delivery_snapshot(**delivery_address, field="delivery_address.region_code")
-    quote = price_items(pairs, destination_codes=addresses.snapshot_destination_codes(snapshot),
-                        channel="procurement")
+    snapshot, quote = quote_requisition(items, delivery_address)
     if plans.check(plan, total_fen=quote.total_fen, deposit_fen=0):
         raise ValidationFailed("This order is larger than its payment can take; split it.",
                                code=checkout_codes.ORDER_TOO_LARGE)

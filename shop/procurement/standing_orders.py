@@ -16,9 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shop.accounts.services import get_user
-from shop.addresses import services as addresses
 from shop.checkout import error_codes as checkout_codes
-from shop.checkout.pricing import price_items
 from shop.database import local_today
 from shop.errors import Conflict, NotFound, ShopError, ValidationFailed
 from shop.extensions import db
@@ -27,7 +25,7 @@ from shop.pagination import SortKey, keyset_page
 from shop.procurement import error_codes
 from shop.procurement.models import StandingOrder, StandingOrderRun
 from shop.procurement.organizations import get_organization, require_role
-from shop.procurement.requisitions import check_can_order, place_requisition
+from shop.procurement.requisitions import check_can_order, place_requisition, quote_requisition
 from shop.procurement.roles import LADDER
 from shop.transaction import end_read, transaction
 
@@ -58,13 +56,7 @@ def _validate(items: list[dict], delivery_address: dict, starts_on: dt.date, end
     if ends_on < starts_on or ends_on - starts_on > MAX_DURATION:
         raise ValidationFailed("The end date is before the start or more than a year after it.",
                                code=error_codes.INVALID_SCHEDULE, errors={"ends_on": ["Within a year of starts_on."]})
-    pairs = [(item["sku_id"], item["quantity"]) for item in items]
-    if len({sku for sku, _ in pairs}) != len(pairs):
-        raise ValidationFailed("Each SKU may appear once.", code=checkout_codes.DUPLICATE_SKU,
-                               errors={"items": ["duplicate"]})
-    snapshot = addresses.delivery_snapshot(**delivery_address, field="delivery_address.region_code")
-    quote = price_items(pairs, destination_codes=addresses.snapshot_destination_codes(snapshot),
-                        channel="procurement")
+    snapshot, quote = quote_requisition(items, delivery_address)
     # Stock and season are each period's business; the SKU and its quantity rules are checked now.
     problems = quote.problems()
     if any("unavailable" in p for p in problems.values()):
