@@ -49,6 +49,11 @@ class ShippingAddressSnapshotSchema(Schema):
     postal_code = fields.String(allow_none=True)
 
 
+def line_saving_fen(line) -> int:
+    """What a volume tier saved on the line (0 at the list price; lines sold before list prices were kept: 0)."""
+    return ((line.list_unit_price_fen or line.unit_price_fen) - line.unit_price_fen) * line.quantity
+
+
 class OrderLineSchema(Schema):
     id = fields.Integer()
     fulfillment_id = fields.Integer()
@@ -64,8 +69,7 @@ class OrderLineSchema(Schema):
     list_unit_price_fen = fields.Function(lambda line: line.list_unit_price_fen or line.unit_price_fen,
                                           metadata={"type": "integer", "description": "The SKU's list price when "
                                                                                       "it sold"})
-    saving_fen = fields.Function(lambda line: ((line.list_unit_price_fen or line.unit_price_fen)
-                                               - line.unit_price_fen) * line.quantity,
+    saving_fen = fields.Function(lambda line: line_saving_fen(line),
                                  metadata={"type": "integer", "description": "(list − unit price) × quantity"})
     category_id = fields.Integer(allow_none=True)
     quantity = fields.Integer()
@@ -101,6 +105,8 @@ class OrderSchema(Schema):
     shipping_fen = fields.Integer()
     discount_fen = fields.Integer()
     total_fen = fields.Integer()
+    saving_fen = fields.Function(lambda order: sum(line_saving_fen(line) for line in order.lines), metadata={
+        "type": "integer", "description": "What volume tiers saved against list prices, over all lines"})
     payment_plan = fields.String(validate=validate.OneOf(PAYMENT_PLANS),
                                  metadata={"description": "card: one card payment; deposit_balance: a card deposit "
                                                           "then the balance; bank_transfer: transfers an operator "

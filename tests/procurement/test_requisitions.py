@@ -84,6 +84,7 @@ def test_volume_tiers_price_the_lines_and_the_order_shows_the_saving(scenario):
     line = order["lines"][0]
     assert (line["list_unit_price_fen"], line["unit_price_fen"]) == (TCM_PRICE, 9600)
     assert line["saving_fen"] == (TCM_PRICE - 9600) * 100 and line["line_total_fen"] == 9600 * 100
+    assert order["saving_fen"] == line["saving_fen"]
     retail = price_items([(scenario.tcm_sku, 100)], destination_codes=None)  # a shopper's cart: no tiers
     assert retail.lines[0].unit_price_fen == TCM_PRICE
 
