@@ -238,8 +238,15 @@ def downgrade():
         batch_op.drop_column('category_id')
         batch_op.drop_column('list_unit_price_fen')
 
-    op.execute("DELETE FROM \"order\" WHERE status = 'approved' OR payment_plan = 'on_terms' "
-               "OR payment_terms = 'net_15'")
+    # The old schema has no approval step nor terms: an order on terms becomes what it was closest to, an order
+    # paid by bank transfer (an approved one still unpaid waits for its transfers, with its stock held), and
+    # net 15 becomes net 30. Nothing is deleted; the invoices, organisations and fapiao tables go, and with them
+    # what an order's organization_id meant.
+    op.execute("UPDATE \"order\" SET organization_id = NULL")
+    op.execute("UPDATE \"order\" SET status = CASE WHEN paid_fen >= total_fen THEN 'paid' ELSE 'pending_payment' "
+               "END WHERE status = 'approved'")
+    op.execute("UPDATE \"order\" SET payment_plan = 'bank_transfer' WHERE payment_plan = 'on_terms'")
+    op.execute("UPDATE \"order\" SET payment_terms = 'net_30' WHERE payment_terms = 'net_15'")
     with op.batch_alter_table('order', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_order_organization_id_organization'), type_='foreignkey')
         batch_op.drop_column('requested_delivery_on')

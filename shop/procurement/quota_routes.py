@@ -31,7 +31,7 @@ class QuotaMinimums(MethodView):
         return quotas.list_minimums(**args)
 
 
-@blp.route("/quota-minimums/<string(length=6):region_code>")
+@blp.route("/quota-minimums/<string(maxlength=12):region_code>")
 class QuotaMinimum(MethodView):
     @documents(ADMIN_ONLY, procurement_errors.NOT_A_PROVINCE,
                procurement_errors.QUOTA_MINIMUM_CHANGED)
