@@ -17,8 +17,8 @@ from shop.procurement.models import Invoice
 from tests.orders.factories import SHIP, api_as, count, fulfillment_of, pay
 from tests.orders.invariants import assert_exact
 from tests.payments.conftest import run_together
-from tests.procurement.scenario import (TCM_PRICE, ZHACAI_CASE, ZHACAI_PRICE, add_member, make_organization,
-                                        sku_stock)
+from tests.procurement.factories import add_member, make_organization
+from tests.procurement.scenario import TCM_PRICE, ZHACAI_CASE, ZHACAI_PRICE, sku_stock
 from tests.support import assert_problem, make_user
 
 
@@ -121,7 +121,7 @@ def test_a_member_of_one_organisation_cannot_see_or_act_on_another(scenario):
 
 def test_buyers_see_their_own_requisitions_approvers_see_all(scenario):
     mine = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)]).json
-    second_buyer = add_member(scenario.org, scenario.admin, "buyer", limit_fen=0)
+    second_buyer = add_member(scenario.org, "buyer", limit_fen=0)
     theirs = scenario.requisition(second_buyer, [(scenario.tcm_sku, 20)]).json
     listed = scenario.client(scenario.buyer).get(scenario.path("/requisitions")).json["items"]
     assert [o["id"] for o in listed] == [mine["id"]]
@@ -137,7 +137,7 @@ def test_rejecting_needs_a_reason_and_withdrawing_is_the_placers(scenario):
     assert rejected.json["status"] == "rejected"
     assert count(OutboxMessage, OutboxMessage.template == "requisition_rejected") == 1
     second = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)]).json
-    other_buyer = add_member(scenario.org, scenario.admin, "buyer")
+    other_buyer = add_member(scenario.org, "buyer")
     assert_problem(scenario.decide(other_buyer, second["id"], "withdraw"), 404)
     assert scenario.decide(scenario.buyer, second["id"], "withdraw").json["status"] == "cancelled"
     assert {f["status"] for o in (rejected.json, db_order(second["id"])) for f in o["fulfillments"]} == {"cancelled"}
@@ -147,7 +147,7 @@ def test_rejecting_needs_a_reason_and_withdrawing_is_the_placers(scenario):
 
 def test_concurrent_approvals_of_one_requisition_approve_it_once(scenario):
     order_id = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)]).json["id"]
-    approvers = [add_member(scenario.org, scenario.admin, "approver") for _ in range(4)]
+    approvers = [add_member(scenario.org, "approver") for _ in range(4)]
     clients = [scenario.client(user) for user in approvers]
     path = scenario.path(f"/requisitions/{order_id}/approve")  # ORM attributes are read here, not in the threads
     results = run_together([lambda c=c: c.post(path, json={}).status_code for c in clients])
