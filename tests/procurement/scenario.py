@@ -8,13 +8,10 @@ import itertools
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
 
-from shop.catalog.models import Sku
-from shop.extensions import db
 from shop.procurement.models import Organization
 from tests.catalog.factories import make_product
-from tests.orders.factories import set_rule
+from tests.orders.factories import set_rule, sku_of
 from tests.procurement.factories import DELIVERY, add_member, make_organization
 from tests.procurement.factories import organization_fields  # noqa: F401  (main's test_done_when imports it here)
 from tests.suppliers.factories import make_supplier
@@ -56,11 +53,6 @@ class Scenario:
                                       json={"comment": comment})
 
 
-def sku_stock(sku_id: int) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(Sku.stock).where(Sku.id == sku_id))
-
-
 def make_scenario() -> Scenario:
     platform = make_user(admin=True, email=f"platform{next(_seq)}@example.test")
     admin = make_user()
@@ -81,12 +73,10 @@ def make_scenario() -> Scenario:
                                   return_policy="seven_day", cold_chain=False, food_filing_number="JY15001020000001",
                                   skus=[{"spec": "1kg/袋", "unit": "袋", "weight_g": 1000, "price_fen": ZHACAI_PRICE,
                                          "stock": 500, "min_order_qty": 2 * ZHACAI_CASE, "qty_step": ZHACAI_CASE}])
-    sku_of = {p.id: db.session.scalar(select(Sku.id).where(Sku.product_id == p.id)) for p in (tcm_product,
-                                                                                              zhacai_product)}
     return Scenario(platform=platform, org=org, admin=admin, buyer=buyer, approver=approver,
-                    tcm_supplier_owner=tcm_owner, tcm_supplier_id=tcm.id, tcm_sku=sku_of[tcm_product.id],
+                    tcm_supplier_owner=tcm_owner, tcm_supplier_id=tcm.id, tcm_sku=sku_of(tcm_product.id),
                     zhacai_supplier_owner=zhacai_owner, zhacai_supplier_id=zhacai.id,
-                    zhacai_sku=sku_of[zhacai_product.id])
+                    zhacai_sku=sku_of(zhacai_product.id))
 
 
 @pytest.fixture
