@@ -7,9 +7,10 @@ import pytest
 
 from shop.procurement import organizations
 from shop.suppliers.services import add_member
-from tests.fapiao.factories import (API, PDF, add_org_member, fapiao_of, issue_body, make_organization,
-                                    procurement_order, retail_order, ship)
+from tests.fapiao.factories import API, PDF, fapiao_of, issue_body, procurement_order, retail_order, ship
 from tests.orders.factories import api_as, place
+from tests.procurement.factories import add_member as add_org_member
+from tests.procurement.factories import admin_of, make_organization
 from tests.support import assert_problem, count_statements, make_user
 
 
@@ -110,7 +111,7 @@ def test_the_supplier_issues_a_special_fapiao_to_the_organisation(world, hospita
     assert listed[0]["buyer_details"]["taxpayer_id"] == institution.credit_code
     response = issue(owner, fapiao_id, listed[0]["invoiceable_fen"])
     assert response.status_code == 200, response.json
-    for reader in (org_buyer, approver, institution.admin):
+    for reader in (org_buyer, approver, admin_of(institution)):
         assert api_as(reader).get(f"{API}/fapiao/{fapiao_id}/file").get_data() == PDF
 
 
@@ -126,7 +127,7 @@ def test_approvers_and_admins_list_all_buyers_their_own(world, hospital):
         assert response.status_code == 200, response.json
         return [f["id"] for f in response.json["items"]]
 
-    assert listed(approver) == listed(institution.admin) == [their_fapiao, fapiao_id]
+    assert listed(approver) == listed(admin_of(institution)) == [their_fapiao, fapiao_id]
     assert listed(org_buyer) == [fapiao_id] and listed(other_buyer) == [their_fapiao]
     assert listed(approver, "?status=issued") == []
     assert_problem(api_as(other_buyer).get(f"{API}/fapiao/{fapiao_id}"), 404, "not_found")
@@ -137,14 +138,14 @@ def test_approvers_and_admins_list_all_buyers_their_own(world, hospital):
 def test_members_of_another_organisation_and_strangers_get_404(world, hospital):
     institution, org_buyer, approver, order, fapiao_id = hospital
     assert issue(api_as(world.owner_a), fapiao_id, amount_of(api_as(world.owner_a), fapiao_id)).status_code == 200
-    elsewhere = make_organization("南京市第二医院")
+    elsewhere = make_organization(name="南京市第二医院")
     outsider_approver = add_org_member(elsewhere, "approver")
-    for user in (elsewhere.admin, outsider_approver, make_user()):
+    for user in (admin_of(elsewhere), outsider_approver, make_user()):
         client = api_as(user)
         assert_problem(client.get(f"{API}/organizations/{institution.id}/fapiao"), 404, "not_found")
         assert_problem(client.get(f"{API}/fapiao/{fapiao_id}"), 404, "not_found")
         assert_problem(client.get(f"{API}/fapiao/{fapiao_id}/file"), 404, "not_found")
-    assert api_as(elsewhere.admin).get(f"{API}/organizations/{elsewhere.id}/fapiao").json["items"] == []
+    assert api_as(admin_of(elsewhere)).get(f"{API}/organizations/{elsewhere.id}/fapiao").json["items"] == []
     platform_admin = api_as(make_user(admin=True))  # operators are not the buyer's organisation either
     assert_problem(platform_admin.get(f"{API}/fapiao/{fapiao_id}/file"), 404, "not_found")
 
@@ -171,10 +172,11 @@ def _count(client, url: str) -> tuple[int, int]:
 
 def test_list_statements_do_not_grow_with_the_page(world):
     institution = make_organization()
+    buyer = add_org_member(institution, "buyer", limit_fen=1_000_000)  # within it: each approved at once
     for _ in range(6):  # two suppliers each: 12 fapiao, of both suppliers, for the organisation
-        order = procurement_order(institution, institution.admin, [(world.sku_a, 1), (world.sku_b, 1)])
+        order = procurement_order(institution, buyer, [(world.sku_a, 1), (world.sku_b, 1)])
         ship(world.owner_a, order, world.supplier_a)
-    owner, admin = api_as(world.owner_a), api_as(institution.admin)
+    owner, admin = api_as(world.owner_a), api_as(admin_of(institution))
     fapiao_ids = [f["id"] for f in owner.get(f"{API}/fapiao").json["items"]]
     assert issue(owner, fapiao_ids[0], amount_of(owner, fapiao_ids[0])).status_code == 200
     for client, url, total in ((owner, f"{API}/fapiao", 6),

@@ -14,5 +14,5 @@ def shop():
 
 @pytest.fixture
 def org():
-    """南京市第一医院, at home in 江苏省, with a canteen, approved."""
-    return make_organization()
+    """南京市第一医院, at home in 江苏省, with a canteen, approved on net 30."""
+    return make_organization(name="南京市第一医院", fapiao_title="南京市第一医院")

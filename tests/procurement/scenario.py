@@ -1,70 +1,25 @@
 """A procurement scenario for any test: a 江苏 hospital (approved, net 30) with an admin, a buyer (limit 1,000 元)
 and an approver; a 云阳 supplier of TCM decoction pieces with volume tiers and a 涪陵 supplier of 榨菜 in cases;
-and a platform admin. Helpers place requisitions through the API."""
+and a platform admin. Helpers place requisitions through the API. The organisation and its members come from
+tests/procurement/factories.py."""
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
-from stdnum.cn import uscc
 
-from shop.catalog.models import Sku
-from shop.extensions import db
-from shop.procurement import organizations
 from shop.procurement.models import Organization
 from tests.catalog.factories import make_product
-from tests.orders.factories import set_rule
+from tests.orders.factories import set_rule, sku_of
+from tests.procurement.factories import DELIVERY, add_member, make_organization
+from tests.procurement.factories import organization_fields  # noqa: F401  (main's test_done_when imports it here)
 from tests.suppliers.factories import make_supplier
 from tests.support import ApiClient, make_user, token_client
 
 _seq = itertools.count(1)
-JIANGSU, ZHEJIANG = "320000", "330000"
 TCM_PRICE, TCM_TIERS = 12000, [{"min_qty": 20, "price_fen": 10800}, {"min_qty": 100, "price_fen": 9600}]
 ZHACAI_PRICE, ZHACAI_CASE = 4800, 10  # a case of 10 bags; at least 2 cases
-DELIVERY = {"recipient": "总务科 张老师", "mobile": "+8613900002222", "region_code": "320102",
-            "detail": "中山路 321 号 食堂仓库", "postal_code": "210008"}
-
-
-def org_credit_code(region: str = "320100") -> str:
-    base = f"12{region}{next(_seq):09d}"  # 12: a public institution (事业单位)
-    return base + uscc.calc_check_digit(base)
-
-
-def organization_fields(**overrides) -> dict:
-    code = org_credit_code()
-    fields = dict(name="江苏省某人民医院（演示）", kind="hospital", credit_code=code, home_region_code=JIANGSU,
-                  address="南京市玄武区中山路 321 号", contact_name="张老师", contact_phone="+8613900002222",
-                  has_canteen=True, fapiao_title="江苏省某人民医院", taxpayer_id=code,
-                  fapiao_address_phone="南京市玄武区中山路321号 025-83300000",
-                  fapiao_bank_account="中国银行南京分行 1234567890123")
-    fields.update(overrides)
-    return fields
-
-
-def make_organization(admin_user, *, status: str = "approved", terms: str = "net_30", platform=None,
-                      **overrides) -> Organization:
-    """Registered by admin_user, then reviewed and given terms by a platform admin through the services."""
-    organization = organizations.register_organization(user=admin_user, **organization_fields(**overrides))
-    platform = platform or make_user(admin=True)
-    if status in ("approved", "suspended"):
-        organizations.review_organization(organization_id=organization.id, actor=platform, action="approve")
-        organizations.set_payment_terms(organization_id=organization.id, actor=platform, payment_terms=terms)
-    if status == "suspended":
-        organizations.review_organization(organization_id=organization.id, actor=platform, action="suspend",
-                                          reason="test")
-    if status == "rejected":
-        organizations.review_organization(organization_id=organization.id, actor=platform, action="reject",
-                                          reason="test")
-    return organizations.get_organization(organization_id=organization.id)
-
-
-def add_member(organization, admin_user, role: str, limit_fen: int = 0):
-    user = make_user()
-    organizations.add_member(user=admin_user, organization_id=organization.id, email=user.email, role=role,
-                             spending_limit_fen=limit_fen)
-    return user
 
 
 @dataclass
@@ -98,17 +53,12 @@ class Scenario:
                                       json={"comment": comment})
 
 
-def sku_stock(sku_id: int) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(Sku.stock).where(Sku.id == sku_id))
-
-
 def make_scenario() -> Scenario:
     platform = make_user(admin=True, email=f"platform{next(_seq)}@example.test")
     admin = make_user()
     org = make_organization(admin, platform=platform)
-    buyer = add_member(org, admin, "buyer", limit_fen=100_000)      # 1,000 元 without approval
-    approver = add_member(org, admin, "approver", limit_fen=50_000)
+    buyer = add_member(org, "buyer", limit_fen=100_000)      # 1,000 元 without approval
+    approver = add_member(org, "approver", limit_fen=50_000)
     tcm_owner, zhacai_owner = make_user(), make_user()
     tcm = make_supplier(tcm_owner, district_code="500235", name="云阳县中药饮片有限公司（演示）", kind="processor")
     zhacai = make_supplier(zhacai_owner, district_code="500102", name="涪陵榨菜合作社（演示）")
@@ -123,12 +73,10 @@ def make_scenario() -> Scenario:
                                   return_policy="seven_day", cold_chain=False, food_filing_number="JY15001020000001",
                                   skus=[{"spec": "1kg/袋", "unit": "袋", "weight_g": 1000, "price_fen": ZHACAI_PRICE,
                                          "stock": 500, "min_order_qty": 2 * ZHACAI_CASE, "qty_step": ZHACAI_CASE}])
-    sku_of = {p.id: db.session.scalar(select(Sku.id).where(Sku.product_id == p.id)) for p in (tcm_product,
-                                                                                              zhacai_product)}
     return Scenario(platform=platform, org=org, admin=admin, buyer=buyer, approver=approver,
-                    tcm_supplier_owner=tcm_owner, tcm_supplier_id=tcm.id, tcm_sku=sku_of[tcm_product.id],
+                    tcm_supplier_owner=tcm_owner, tcm_supplier_id=tcm.id, tcm_sku=sku_of(tcm_product.id),
                     zhacai_supplier_owner=zhacai_owner, zhacai_supplier_id=zhacai.id,
-                    zhacai_sku=sku_of[zhacai_product.id])
+                    zhacai_sku=sku_of(zhacai_product.id))
 
 
 @pytest.fixture

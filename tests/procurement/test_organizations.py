@@ -7,7 +7,7 @@ from shop.extensions import db
 from shop.notifications.models import OutboxMessage
 from shop.procurement.models import Organization, OrganizationMember
 from tests.orders.factories import api_as, count
-from tests.procurement.scenario import add_member, make_organization, organization_fields
+from tests.procurement.factories import add_member, make_organization, organization_fields
 from tests.support import assert_problem, make_user
 
 PATH = "/api/v1/organizations"
@@ -111,7 +111,7 @@ def test_members_roles_and_limits_are_the_admins_and_the_last_admin_stays(scenar
 def test_a_user_may_act_for_several_organisations_each_in_its_own_path(scenario):
     other_admin = make_user()
     other = make_organization(other_admin, name="浙江某食堂（演示）", home_region_code="330000")
-    both = add_member(other, other_admin, "buyer", limit_fen=10_000_000)
+    both = add_member(other, "buyer", limit_fen=10_000_000)
     assert api_as(scenario.admin).post(f"{PATH}/{scenario.org.id}/members",
                                        json={"email": both.email, "role": "buyer"}).status_code == 201
     listed = api_as(both).get(f"{PATH}?mine=true").json["items"]

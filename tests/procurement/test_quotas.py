@@ -12,8 +12,9 @@ from shop.orders.models import OrderLine
 from shop.procurement import error_codes, quotas
 from shop.procurement.models import AnnualQuota, ProvinceQuotaMinimum
 from shop.refunds.services import operator_refund
-from tests.procurement.factories import (PLUM_PRICE, SHIPPING_FEE_FEN, ZHACAI_PRICE, add_member, admin_of, load,
-                                         local, make_organization, make_procurement_order, pay_by_transfer)
+from tests.orders.factories import load_order
+from tests.procurement.factories import (PLUM_PRICE, SHIPPING_FEE_FEN, ZHACAI_PRICE, add_member, admin_of, local,
+                                         make_organization, pay_by_transfer, requisition)
 from tests.support import assert_problem, count_statements, make_user, token_client
 from tests.test_error_codes import _documented
 
@@ -49,8 +50,9 @@ def _set_minimum(region_code: str, share_bp: int, client=None):
 
 
 def _paid(organization, buyer, items, at):
-    return pay_by_transfer(make_procurement_order(buyer=buyer, organization=organization, items=items,
-                                                  placed_at=at))
+    """A requisition on terms, approved (by the organisation's admin: the buyers here have a spending limit of 0),
+    placed at `at` and paid in full by a recorded transfer."""
+    return pay_by_transfer(requisition(buyer, organization, items, placed_at=at))
 
 
 # --- filing -------------------------------------------------------------------------------------------------
@@ -195,8 +197,8 @@ def test_progress_counts_paid_canteen_food_from_reservoir_districts_only(org, sh
     # Not canteen food, not from a reservoir district, not paid, or not this organisation's: none counts.
     _paid(org, buyer, [(shop.tcm_pieces, 3), (shop.misfiled_tcm, 1), (shop.herbs, 2), (shop.seeds, 5),
                        (shop.yuzhong_veg, 7)], at)
-    make_procurement_order(buyer=buyer, organization=org, items=[(shop.plums, 9)], placed_at=at)
-    _paid(other, admin_of(other), [(shop.plums, 8)], at)
+    requisition(buyer, org, [(shop.plums, 9)], placed_at=at)  # approved on terms, its invoice not paid yet
+    _paid(other, add_member(other, "buyer"), [(shop.plums, 8)], at)
     goods = 4 * ZHACAI_PRICE + 2 * PLUM_PRICE
     assert counted.total_fen == goods + SHIPPING_FEE_FEN  # the shipping is paid too, but is not food
     assert quotas.progress_by_year(organization_id=org.id, years=[YEAR]) == {YEAR: goods}
@@ -220,7 +222,7 @@ def test_refunds_are_netted_and_a_cancelled_order_counts_nothing(org, shop):
     # Spread over the zhacai line and its shipping: only the line's part is taken off the progress.
     operator_refund(user=operator, order_id=zhacai.id, amount_fen=1001, reason="运费补偿")
     cancel_order(user=buyer, order_id=cancelled.id, reason="食堂停餐")
-    assert load(cancelled.id).refunded_fen == PLUM_PRICE
+    assert load_order(cancelled.id).refunded_fen == PLUM_PRICE
     zhacai_refunded = db.session.scalar(select(OrderLine.refunded_fen).where(OrderLine.order_id == zhacai.id))
     assert 0 < zhacai_refunded < 1001
     expected = 10 * PLUM_PRICE - 1000 + 3 * ZHACAI_PRICE - zhacai_refunded

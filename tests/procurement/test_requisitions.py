@@ -14,11 +14,11 @@ from shop.extensions import db
 from shop.notifications.models import OutboxMessage
 from shop.orders.models import Fulfillment, Order, OrderEvent
 from shop.procurement.models import Invoice
-from tests.orders.factories import SHIP, api_as, count, fulfillment_of, pay
+from tests.orders.factories import SHIP, api_as, count, fulfillment_of, pay, stock_of
 from tests.orders.invariants import assert_exact
 from tests.payments.conftest import run_together
-from tests.procurement.scenario import (TCM_PRICE, ZHACAI_CASE, ZHACAI_PRICE, add_member, make_organization,
-                                        sku_stock)
+from tests.procurement.factories import add_member, make_organization
+from tests.procurement.scenario import TCM_PRICE, ZHACAI_CASE, ZHACAI_PRICE
 from tests.support import assert_problem, make_user
 
 
@@ -46,7 +46,7 @@ def test_within_the_limit_a_requisition_on_terms_is_approved_at_once_with_stock_
     invoice = order["invoice"]
     assert invoice["amount_fen"] == order["total_fen"] and invoice["status"] == "open"
     assert dt.date.fromisoformat(invoice["due_on"]) - dt.date.fromisoformat(invoice["issued_on"]) == dt.timedelta(30)
-    assert sku_stock(scenario.zhacai_sku) == 500 - 2 * ZHACAI_CASE
+    assert stock_of(scenario.zhacai_sku) == 500 - 2 * ZHACAI_CASE
     # The supplier was told it may ship, and ships on terms without any payment.
     assert count(OutboxMessage, OutboxMessage.template == "fulfillment_due") == 1
     shipped = api_as(scenario.zhacai_supplier_owner).post(
@@ -60,7 +60,7 @@ def test_above_the_limit_it_waits_then_another_approver_approves_and_only_then_s
     response = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, quantity)])
     order = response.json
     assert response.status_code == 201 and order["status"] == "awaiting_approval", order
-    assert order["invoice"] is None and sku_stock(scenario.tcm_sku) == 1000
+    assert order["invoice"] is None and stock_of(scenario.tcm_sku) == 1000
     assert [e["type"] for e in order["approval_history"]] == ["placed", "approval_requested"]
     assert count(OutboxMessage, OutboxMessage.template == "requisition_awaiting_approval") == 2  # approver, admin
     # A buyer has no approving role; an approver never approves what they placed themselves.
@@ -75,7 +75,7 @@ def test_above_the_limit_it_waits_then_another_approver_approves_and_only_then_s
     decision = [e for e in body["approval_history"] if e["type"] == "approved"][0]
     assert decision["actor_id"] == scenario.approver.id and decision["data"]["comment"] == "预算内，同意"
     assert decision["data"]["within_limit"] is False
-    assert sku_stock(scenario.tcm_sku) == 1000 - quantity
+    assert stock_of(scenario.tcm_sku) == 1000 - quantity
     assert_problem(scenario.decide(scenario.admin, order["id"], "approve"), 409, "not_awaiting_approval")
 
 
@@ -93,7 +93,7 @@ def test_volume_tiers_price_the_lines_and_the_order_shows_the_saving(scenario):
 def test_below_the_minimum_or_off_the_case_step_is_422_and_nothing_is_written(scenario, quantity):
     response = scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, quantity)])
     assert_problem(response, 422, "invalid_quantity")
-    assert count(Order) == 0 and sku_stock(scenario.zhacai_sku) == 500
+    assert count(Order) == 0 and stock_of(scenario.zhacai_sku) == 500
 
 
 def test_an_order_above_the_limit_cannot_skip_approval(scenario):
@@ -122,7 +122,7 @@ def test_a_member_of_one_organisation_cannot_see_or_act_on_another(scenario):
 
 def test_buyers_see_their_own_requisitions_approvers_see_all(scenario):
     mine = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)]).json
-    second_buyer = add_member(scenario.org, scenario.admin, "buyer", limit_fen=0)
+    second_buyer = add_member(scenario.org, "buyer", limit_fen=0)
     theirs = scenario.requisition(second_buyer, [(scenario.tcm_sku, 20)]).json
     listed = scenario.client(scenario.buyer).get(scenario.path("/requisitions")).json["items"]
     assert [o["id"] for o in listed] == [mine["id"]]
@@ -138,7 +138,7 @@ def test_rejecting_needs_a_reason_and_withdrawing_is_the_placers(scenario):
     assert rejected.json["status"] == "rejected"
     assert count(OutboxMessage, OutboxMessage.template == "requisition_rejected") == 1
     second = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)]).json
-    other_buyer = add_member(scenario.org, scenario.admin, "buyer")
+    other_buyer = add_member(scenario.org, "buyer")
     assert_problem(scenario.decide(other_buyer, second["id"], "withdraw"), 404)
     assert scenario.decide(scenario.buyer, second["id"], "withdraw").json["status"] == "cancelled"
     assert {f["status"] for o in (rejected.json, db_order(second["id"])) for f in o["fulfillments"]} == {"cancelled"}
@@ -148,14 +148,14 @@ def test_rejecting_needs_a_reason_and_withdrawing_is_the_placers(scenario):
 
 def test_concurrent_approvals_of_one_requisition_approve_it_once(scenario):
     order_id = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)]).json["id"]
-    approvers = [add_member(scenario.org, scenario.admin, "approver") for _ in range(4)]
+    approvers = [add_member(scenario.org, "approver") for _ in range(4)]
     clients = [scenario.client(user) for user in approvers]
     path = scenario.path(f"/requisitions/{order_id}/approve")  # ORM attributes are read here, not in the threads
     results = run_together([lambda c=c: c.post(path, json={}).status_code for c in clients])
     assert sorted(results) == [200, 409, 409, 409], results
     assert count(OrderEvent, OrderEvent.order_id == order_id, OrderEvent.type == "approved") == 1
     assert count(StockMovement) == 1 and count(Invoice) == 1
-    assert sku_stock(scenario.tcm_sku) == 1000 - 20
+    assert stock_of(scenario.tcm_sku) == 1000 - 20
 
 
 def test_approval_fails_cleanly_when_the_stock_went_meanwhile(scenario):
@@ -252,10 +252,10 @@ def test_the_same_idempotency_key_returns_the_same_requisition(scenario):
 
 def test_an_approved_order_on_terms_cancelled_before_shipping_releases_its_stock_and_voids_its_invoice(scenario):
     order = scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 20)]).json
-    assert sku_stock(scenario.zhacai_sku) == 480
+    assert stock_of(scenario.zhacai_sku) == 480
     cancelled = api_as(scenario.buyer).post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "计划有变"})
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
-    assert sku_stock(scenario.zhacai_sku) == 500
+    assert stock_of(scenario.zhacai_sku) == 500
     db.session.execute(update(Invoice).values(due_on=local_today() - dt.timedelta(days=5)))
     db.session.commit()
     invoice = scenario.client(scenario.admin).get(scenario.path("/invoices")).json["items"][0]

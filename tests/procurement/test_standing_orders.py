@@ -15,7 +15,8 @@ from shop.procurement.models import StandingOrder, StandingOrderRun
 from shop.procurement.standing_orders import period_start, run_standing_orders
 from tests.orders.factories import count
 from tests.payments.conftest import in_app_context, run_together
-from tests.procurement.scenario import DELIVERY, ZHACAI_CASE, make_organization
+from tests.procurement.factories import DELIVERY, make_organization
+from tests.procurement.scenario import ZHACAI_CASE
 from tests.support import assert_problem, make_user
 
 START = dt.date(2026, 1, 31)

@@ -14,10 +14,12 @@ from shop.database import local_today
 from shop.extensions import db
 from shop.money import fen_to_yuan
 from shop.orders.cancellation import cancel_order
+from shop.procurement.requisitions import reject_requisition
 from shop.procurement.statement_export import BREAKDOWN_COLUMNS, ORDER_COLUMNS, QUOTA_COLUMNS
 from shop.refunds.services import operator_refund
-from tests.procurement.factories import (SHIPPING_FEE_FEN, add_member, admin_of, load, local, make_invoice,
-                                         make_organization, make_procurement_order, pay_by_transfer)
+from tests.orders.factories import load_order
+from tests.procurement.factories import (SHIPPING_FEE_FEN, add_member, admin_of, invoice_of, local, make_organization,
+                                         make_overdue, pay_by_card, pay_by_transfer, requisition)
 from tests.support import assert_problem, count_statements, make_user, token_client
 
 PERIOD = {"from": "2025-03-01", "to": "2025-03-31"}
@@ -29,39 +31,35 @@ def _url(organization, suffix: str = "", **period) -> str:
     return f"/api/v1/organizations/{organization.id}/statements{suffix}?from={query['from']}&to={query['to']}"
 
 
-def _order(org, buyer, items, at, **fields):
-    return make_procurement_order(buyer=buyer, organization=org, items=items, placed_at=at, **fields)
-
-
-def _on_terms(org, buyer, items, at, **fields):
-    return _order(org, buyer, items, at, status="approved", payment_plan="on_terms", payment_terms="net_30", **fields)
-
-
 @pytest.fixture
 def listed(org, shop):
-    """Orders in and around March 2025; returns the five the statement lists, by name, oldest first."""
+    """Requisitions in and around March 2025 (the buyer's spending limit is 0: the admin approves each unless
+    told not to); returns the five the statement lists, by name, oldest first."""
     buyer = add_member(org, "buyer")
-    today = local_today()
-    paid = pay_by_transfer(_order(org, buyer, [(shop.zhacai, 4), (shop.plums, 2)], local(2025, 3, 3), po_number="PO-1"))
+    paid = pay_by_card(requisition(buyer, org, [(shop.zhacai, 4), (shop.plums, 2)], payment="card",
+                                   po_number="PO-1", placed_at=local(2025, 3, 3)))
     operator_refund(user=make_user(admin=True), order_id=paid.id, amount_fen=1001, reason="破损补偿")
-    overdue = pay_by_transfer(_on_terms(org, buyer, [(shop.plums, 3), (shop.tcm_pieces, 1)], local(2025, 3, 5),
-                                        po_number=INJECTED_PO), 5000)
-    make_invoice(overdue, due_on=today - dt.timedelta(days=1), number="INV-OVERDUE")
-    on_time = _on_terms(org, buyer, [(shop.herbs, 2)], local(2025, 3, 6))
-    make_invoice(on_time, due_on=today + dt.timedelta(days=10), number="INV-ON-TIME")
-    refunded = pay_by_transfer(_order(org, buyer, [(shop.zhacai, 1)], local(2025, 3, 7)))
+    overdue = pay_by_transfer(requisition(buyer, org, [(shop.plums, 3), (shop.tcm_pieces, 1)],
+                                          po_number=INJECTED_PO, placed_at=local(2025, 3, 5)), 5000)
+    on_time = requisition(buyer, org, [(shop.herbs, 2)], placed_at=local(2025, 3, 6))
+    refunded = pay_by_transfer(requisition(buyer, org, [(shop.zhacai, 1)], placed_at=local(2025, 3, 7)))
     cancel_order(user=buyer, order_id=refunded.id, reason="停餐")
-    last_minute = _order(org, buyer, [(shop.seeds, 1), (shop.plums, 1)], local(2025, 3, 31, 23, 59))
+    last_minute = requisition(buyer, org, [(shop.seeds, 1), (shop.plums, 1)], payment="card",
+                              placed_at=local(2025, 3, 31, 23, 59))
     # Not listed: cancelled unpaid, awaiting approval, rejected, outside the period, another organisation's.
-    cancel_order(user=buyer, order_id=_order(org, buyer, [(shop.plums, 1)], local(2025, 3, 8)).id)
-    _order(org, buyer, [(shop.plums, 1)], local(2025, 3, 9), status="awaiting_approval")
-    _order(org, buyer, [(shop.plums, 1)], local(2025, 3, 10), status="rejected")
-    pay_by_transfer(_order(org, buyer, [(shop.plums, 1)], local(2025, 4, 1, 0, 0)))
-    pay_by_transfer(_order(org, buyer, [(shop.plums, 1)], local(2025, 2, 28, 23, 59)))
+    cancel_order(user=buyer, order_id=requisition(buyer, org, [(shop.plums, 1)], placed_at=local(2025, 3, 8)).id)
+    requisition(buyer, org, [(shop.plums, 1)], approve=False, placed_at=local(2025, 3, 9))
+    rejected = requisition(buyer, org, [(shop.plums, 1)], approve=False, placed_at=local(2025, 3, 10))
+    reject_requisition(user=admin_of(org), organization_id=org.id, order_id=rejected.id, comment="超预算")
+    pay_by_transfer(requisition(buyer, org, [(shop.plums, 1)], placed_at=local(2025, 4, 1, 0, 0)))
+    pay_by_transfer(requisition(buyer, org, [(shop.plums, 1)], placed_at=local(2025, 2, 28, 23, 59)))
     other = make_organization(name="苏州市立医院")
-    pay_by_transfer(_order(other, admin_of(other), [(shop.plums, 1)], local(2025, 3, 3)))
-    return {name: load(order.id) for name, order in (("paid", paid), ("overdue", overdue), ("on_time", on_time),
-                                                      ("refunded", refunded), ("last_minute", last_minute))}
+    pay_by_transfer(requisition(add_member(other, "buyer"), other, [(shop.plums, 1)], placed_at=local(2025, 3, 3)))
+    # Last: an overdue invoice stops further orders on terms (requisitions.check_can_order).
+    make_overdue(overdue, days=1)
+    return {name: load_order(order.id) for name, order in (("paid", paid), ("overdue", overdue),
+                                                            ("on_time", on_time), ("refunded", refunded),
+                                                            ("last_minute", last_minute))}
 
 
 def _statement(org, **period) -> dict:
@@ -82,15 +80,15 @@ def test_the_statement_lists_the_periods_purchases_with_what_each_owes(org, list
         assert (row["total_fen"], row["paid_fen"], row["refunded_fen"], row["net_paid_fen"]) == (
             order.total_fen, order.paid_fen, order.refunded_fen, order.paid_fen - order.refunded_fen)
     paid, overdue, on_time, refunded, last = (orders[listed[name].number] for name in listed)
-    assert (paid["status"], paid["payment_plan"], paid["po_number"], paid["due_fen"]) == ("paid", "bank_transfer",
-                                                                                           "PO-1", 0)
+    # Paid up front (a requisition by card: requisitions pay by card or on terms) and so without an invoice.
+    assert (paid["status"], paid["payment_plan"], paid["po_number"], paid["due_fen"]) == ("paid", "card", "PO-1", 0)
     assert paid["refunded_fen"] == 1001 and paid["invoice_number"] is None and paid["overdue"] is False
     assert (overdue["status"], overdue["payment_plan"], overdue["paid_fen"]) == ("approved", "on_terms", 5000)
     assert (overdue["due_fen"], overdue["invoice_number"], overdue["overdue"]) == (
-        listed["overdue"].total_fen - 5000, "INV-OVERDUE", True)
+        listed["overdue"].total_fen - 5000, invoice_of(listed["overdue"]).number, True)
     assert overdue["invoice_due_on"] == (local_today() - dt.timedelta(days=1)).isoformat()
     assert (on_time["due_fen"], on_time["invoice_number"], on_time["overdue"]) == (
-        listed["on_time"].total_fen, "INV-ON-TIME", False)
+        listed["on_time"].total_fen, invoice_of(listed["on_time"]).number, False)
     # Cancelled after payment: refunded in full, owes nothing.
     assert (refunded["status"], refunded["refunded_fen"], refunded["net_paid_fen"], refunded["due_fen"]) == (
         "cancelled", refunded["paid_fen"], 0, 0)
@@ -133,7 +131,7 @@ def test_each_breakdown_adds_up_to_the_totals_to_the_fen(org, shop, listed):
 
 def test_quotas_of_every_year_the_period_touches(org, shop):
     buyer = add_member(org, "buyer")
-    pay_by_transfer(_order(org, buyer, [(shop.plums, 2)], local(2025, 12, 20)))
+    pay_by_transfer(requisition(buyer, org, [(shop.plums, 2)], placed_at=local(2025, 12, 20)))
     admin = token_client(admin_of(org))
     filed = admin.put(f"/api/v1/organizations/{org.id}/quotas/2025",
                       json={"canteen_food_spend_fen": 1_000_000, "share_bp": 1000}).json
@@ -280,12 +278,10 @@ def test_the_statement_query_count_does_not_grow_with_the_orders(org, shop):
         assert response.status_code == 200
         return count, len(_statement(org)["orders"])
 
-    order = pay_by_transfer(_on_terms(org, buyer, items[:2], local(2025, 3, 2)))
-    make_invoice(order, due_on=dt.date(2025, 4, 1))
+    pay_by_transfer(requisition(buyer, org, items[:2], placed_at=local(2025, 3, 2)))  # each with its invoice
     few = {suffix: measure(suffix) for suffix in ("", ".xlsx", ".csv")}
     for day in range(3, 12):
-        order = pay_by_transfer(_on_terms(org, buyer, items, local(2025, 3, day)))
-        make_invoice(order, due_on=dt.date(2025, 4, day))
+        pay_by_transfer(requisition(buyer, org, items, placed_at=local(2025, 3, day)))
     many = {suffix: measure(suffix) for suffix in ("", ".xlsx", ".csv")}
     assert {suffix: n for suffix, (_, n) in few.items()} == {"": 1, ".xlsx": 1, ".csv": 1}
     assert {suffix: n for suffix, (_, n) in many.items()} == {"": 10, ".xlsx": 10, ".csv": 10}
