@@ -5,18 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shop.error_codes import ErrorCode
 from shop.extensions import db
 from shop.orders.cancellation import cancel_order
 from shop.orders.models import OrderLine
-from shop.procurement import error_codes, quotas
+from shop.procurement import quotas
 from shop.procurement.models import AnnualQuota, ProvinceQuotaMinimum
 from shop.refunds.services import operator_refund
 from tests.orders.factories import load_order
 from tests.procurement.factories import (PLUM_PRICE, SHIPPING_FEE_FEN, ZHACAI_PRICE, add_member, admin_of, local,
                                          make_organization, pay_by_transfer, requisition)
 from tests.support import assert_problem, count_statements, make_user, token_client
-from tests.test_error_codes import _documented
 
 YEAR = 2025
 URL = "/api/v1/organizations/{}/quotas"
