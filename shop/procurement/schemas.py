@@ -1,6 +1,7 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from shop.checkout.schemas import CheckoutHeadersSchema, CheckoutItemSchema
+from shop.database import local_today
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.schemas import OrderEventSchema, OrderSchema
 from shop.pagination import PageArgsSchema, page_schema
@@ -149,13 +150,20 @@ class DeliveryAddressSchema(Schema):
     postal_code = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{6}$"))
 
 
+def _not_past(day) -> None:
+    """A client asks for delivery today or later (jobs placing a standing order's period pass its own date)."""
+    if day is not None and day < local_today():
+        raise ValidationError("Today or later.")
+
+
 class RequisitionCreateSchema(Schema):
     items = fields.List(fields.Nested(CheckoutItemSchema), required=True, validate=validate.Length(min=1, max=100))
     delivery_address = fields.Nested(DeliveryAddressSchema, required=True)
     payment = fields.String(load_default="terms", validate=validate.OneOf(tuple(PAYMENT_METHODS)), metadata={
         "description": "terms: on the organisation's payment terms, against an invoice; card: paid through Stripe "
                        "once approved (POST /orders/{id}/payment)"})
-    requested_delivery_on = fields.Date(load_default=None, allow_none=True)
+    requested_delivery_on = fields.Date(load_default=None, allow_none=True, validate=lambda day: _not_past(day),
+                                        metadata={"description": "Today or later (Asia/Shanghai)"})
     po_number = fields.String(load_default=None, allow_none=True,
                               validate=validate.Regexp(r"^[\x21-\x7e]{1,64}$", error="1–64 visible ASCII characters."))
     note = fields.String(load_default="", validate=validate.Length(max=255))

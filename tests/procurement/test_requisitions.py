@@ -96,6 +96,17 @@ def test_below_the_minimum_or_off_the_case_step_is_422_and_nothing_is_written(sc
     assert count(Order) == 0 and stock_of(scenario.zhacai_sku) == 500
 
 
+def test_a_delivery_date_in_the_past_is_refused(scenario):
+    yesterday = (local_today() - dt.timedelta(days=1)).isoformat()
+    response = scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 2 * ZHACAI_CASE)],
+                                    requested_delivery_on=yesterday)
+    assert "requested_delivery_on" in assert_problem(response, 422, "validation_error")["errors"]
+    assert count(Order) == 0
+    today = scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 2 * ZHACAI_CASE)],
+                                 requested_delivery_on=local_today().isoformat())
+    assert today.status_code == 201 and today.json["requested_delivery_on"] == local_today().isoformat()
+
+
 def test_an_order_above_the_limit_cannot_skip_approval(scenario):
     """Whatever the client sends, the limit is the member's, read in the placing transaction."""
     response = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)], status="approved",
