@@ -19,9 +19,11 @@ def cancel_order(*, user, order_id: int, reason: str = "") -> Order:
         if not order.can_cancel():
             raise IllegalTransition(f"An order that is {order.status} can no longer be cancelled.",
                                     code=error_codes.ORDER_NOT_CANCELLABLE)
+        held = order.holds_stock()  # a requisition awaiting approval has reserved nothing yet
         move_order(order, "cancelled", actor_id=user.id, values={"cancelled_at": utcnow()}, reason=reason)
         cancel_fulfillments(order)
-        stock.release(stock_lines(order), order_id=order.id, actor_id=user.id)
+        if held:
+            stock.release(stock_lines(order), order_id=order.id, actor_id=user.id)
         if order.paid_fen > 0:
             refunds.open_cancellation_refund(tx, order_id=order.id, actor_id=user.id)
         tx.after_commit(lambda: payments.cancel_open_intents(order_id=order_id))  # a part still open, if any

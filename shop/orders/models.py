@@ -31,6 +31,8 @@ ORDER_TRANSITIONS = {
 }
 PAYMENT_TERMS = ("prepaid", "net_15", "net_30", "net_60")
 PAYMENT_PLANS = ("card", "deposit_balance", "bank_transfer", "on_terms")  # what each needs: shop.orders.plans.PLANS
+# Stock is reserved when an order is placed, or for a requisition when it is approved; these hold none.
+HOLDS_NO_STOCK = ("awaiting_approval", "rejected", "cancelled")
 FULFILLMENT_STATUSES = ("pending", "shipped", "delivered", "cancelled")
 FULFILLMENT_TRANSITIONS = {"pending": {"shipped", "cancelled"}, "shipped": {"delivered"}, "delivered": set(),
                            "cancelled": set()}
@@ -90,6 +92,10 @@ class Order(db.Model):
 
     def can_move_to(self, status: str) -> bool:
         return status in ORDER_TRANSITIONS[self.status]
+
+    def holds_stock(self) -> bool:
+        """Its lines' stock is reserved (read before a move that would release it)."""
+        return self.status not in HOLDS_NO_STOCK
 
     def can_cancel(self) -> bool:
         """Before shipment only: nothing a supplier has handed to a carrier can be cancelled."""

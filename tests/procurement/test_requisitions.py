@@ -273,3 +273,11 @@ def test_an_approved_order_on_terms_cancelled_before_shipping_releases_its_stock
     assert (invoice["status"], invoice["due_fen"]) == ("void", 0)
     assert scenario.client(scenario.admin).get(scenario.path("/invoices?overdue=true")).json["items"] == []
     assert scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 20)]).status_code == 201
+
+
+def test_cancelling_a_requisition_still_awaiting_approval_gives_back_no_stock_it_never_took(scenario):
+    order = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)]).json
+    assert order["status"] == "awaiting_approval"
+    cancelled = api_as(scenario.buyer).post(f"/api/v1/orders/{order['id']}/cancel", json={})
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    assert sku_stock(scenario.tcm_sku) == 1000 and count(StockMovement) == 0
