@@ -280,4 +280,4 @@ def test_cancelling_a_requisition_still_awaiting_approval_gives_back_no_stock_it
     assert order["status"] == "awaiting_approval"
     cancelled = api_as(scenario.buyer).post(f"/api/v1/orders/{order['id']}/cancel", json={})
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
-    assert sku_stock(scenario.tcm_sku) == 1000 and count(StockMovement) == 0
+    assert stock_of(scenario.tcm_sku) == 1000 and count(StockMovement) == 0
