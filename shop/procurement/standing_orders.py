@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.accounts.services import get_user
 from shop.checkout import error_codes as checkout_codes
+from shop.checkout import services as checkout
 from shop.database import local_today
 from shop.errors import Conflict, NotFound, ShopError, ValidationFailed
 from shop.extensions import db
@@ -123,17 +124,21 @@ def set_status(*, user, organization_id: int, standing_order_id: int, status: st
 # --- the job --------------------------------------------------------------------------------------------------
 
 
-def run_standing_orders(*, today: dt.date | None = None, limit: int = 500) -> dict:
-    """Place the current period of every active standing order that has none yet."""
+def run_standing_orders(*, today: dt.date | None = None, batch: int = 500) -> dict:
+    """Place the current period of every active standing order that has none yet, in batches of ids."""
     today = today or local_today()
     outcomes = {"placed": 0, "skipped": 0, "already_done": 0, "ended": 0}
-    ids = list(db.session.scalars(select(StandingOrder.id).where(StandingOrder.status == "active",
-                                                                 StandingOrder.starts_on <= today)
-                                  .order_by(StandingOrder.id).limit(limit)))
-    end_read()
-    for standing_id in ids:
-        outcomes[_run_one(standing_id, today)] += 1
-    return outcomes
+    last_id = 0
+    while True:
+        ids = list(db.session.scalars(select(StandingOrder.id).where(
+            StandingOrder.status == "active", StandingOrder.starts_on <= today, StandingOrder.id > last_id)
+            .order_by(StandingOrder.id).limit(batch)))
+        end_read()
+        for standing_id in ids:
+            outcomes[_run_one(standing_id, today)] += 1
+        if len(ids) < batch:
+            return outcomes
+        last_id = ids[-1]
 
 
 def _run_one(standing_id: int, today: dt.date) -> str:
@@ -157,6 +162,9 @@ def _run_one(standing_id: int, today: dt.date) -> str:
         order = place_requisition(**args)
     except ShopError as error:
         end_read()
+        placed = checkout.existing_order(buyer.id, key)  # another worker may have placed the period meanwhile
+        if placed is not None:
+            return _record(standing_id, start, outcome="placed", order_id=placed.id, buyer=None)
         return _record(standing_id, start, outcome="skipped", reason=error.detail,
                        details={"code": error.code, "errors": error.errors or {}}, buyer=buyer)
     return _record(standing_id, start, outcome="placed", order_id=order.id, buyer=None)

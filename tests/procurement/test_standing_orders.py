@@ -81,6 +81,13 @@ def test_each_period_is_placed_once_and_the_next_period_again(scenario):
     assert [(r["period_start"], r["outcome"]) for r in runs] == [("2026-11-09", "placed"), ("2026-11-02", "placed")]
 
 
+def test_the_job_walks_every_standing_order_in_batches(scenario):
+    for _ in range(3):
+        _create(scenario)
+    assert run_standing_orders(today=dt.date(2026, 11, 2), batch=2)["placed"] == 3
+    assert count(StandingOrderRun) == 3
+
+
 def test_two_workers_running_the_job_together_place_the_period_once(app, scenario):
     _create(scenario)
     monday = dt.date(2026, 11, 2)
