@@ -51,11 +51,6 @@ def has_overdue(organization_id: int, *, today: dt.date | None = None) -> bool:
                                     _overdue(today or local_today()))) > 0
 
 
-def invoice_of(order_id: int) -> Invoice | None:
-    return db.session.scalar(select(Invoice).where(Invoice.order_id == order_id)
-                             .options(joinedload(Invoice.order)))
-
-
 def invoices_of(order_ids: list[int]) -> list[Invoice]:
     if not order_ids:
         return []
@@ -72,8 +67,9 @@ def list_invoices(*, user, organization_id: int, overdue: bool | None = None, li
     """The organisation's invoices, newest first (approvers and admins: the finance view)."""
     require_role(user=user, organization_id=organization_id, action="view_requisitions")
     stmt = _query().where(Invoice.organization_id == organization_id)
-    if overdue:
-        stmt = stmt.where(_overdue(today or local_today()))
+    if overdue is not None:
+        condition = _overdue(today or local_today())
+        stmt = stmt.where(condition if overdue else ~condition)
     return keyset_page(db.session, stmt, keys=[SortKey(Invoice.id, lambda i: i.id, descending=True)], limit=limit,
                        cursor=cursor)
 

@@ -59,10 +59,6 @@ class Organization(db.Model):
 
     home_region: Mapped[Region] = relationship(lazy="raise")
 
-    def fapiao_details(self) -> dict:
-        return {"title": self.fapiao_title, "taxpayer_id": self.taxpayer_id,
-                "address_phone": self.fapiao_address_phone, "bank_account": self.fapiao_bank_account}
-
 
 class OrganizationMember(db.Model):
     __tablename__ = "organization_member"

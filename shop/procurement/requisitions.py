@@ -71,8 +71,9 @@ def _fapiao_request(organization: Organization, fapiao_type: str | None) -> dict
         raise ValidationFailed("A 专用发票 needs the organisation's taxpayer id (edit the organisation first).",
                                code=error_codes.SPECIAL_FAPIAO_NEEDS_TAXPAYER_ID,
                                errors={"fapiao_type": ["The organisation has no taxpayer id."]})
-    address, _, phone = organization.fapiao_address_phone.partition(" ")
-    bank, _, account = organization.fapiao_bank_account.partition(" ")
+    # "地址 电话" and "开户行 账号": the phone and the account number are the last word (names may hold spaces).
+    address, _, phone = organization.fapiao_address_phone.rpartition(" ")
+    bank, _, account = organization.fapiao_bank_account.rpartition(" ")
     return {"type": fapiao_type, "title": organization.fapiao_title, "taxpayer_id": organization.taxpayer_id,
             "address": address or None, "phone": phone or None, "bank": bank or None, "account": account or None}
 

@@ -43,8 +43,8 @@ class OrganizationSchema(Schema):
 
 OrganizationPageSchema = page_schema(OrganizationSchema)
 
-_FAPIAO_HELP = {"fapiao_address_phone": "地址 电话: the address, a space, then the phone",
-                "fapiao_bank_account": "开户行 账号: the bank, a space, then the account number"}
+_FAPIAO_HELP = {"fapiao_address_phone": "地址 电话: the address, a space, then the phone (no spaces in the phone)",
+                "fapiao_bank_account": "开户行 账号: the bank, a space, then the account number (no spaces in it)"}
 
 
 class OrganizationCreateSchema(Schema):

@@ -200,6 +200,7 @@ def test_an_overdue_invoice_stops_new_orders_on_terms_until_it_is_paid(scenario)
     assert_problem(api_as(scenario.buyer).get("/api/v1/invoices/overdue"), 403, "admin_only")
     assert [i["order_id"] for i in scenario.client(scenario.admin).get(
         scenario.path("/invoices?overdue=true")).json["items"]] == [order["id"]]
+    assert scenario.client(scenario.admin).get(scenario.path("/invoices?overdue=false")).json["items"] == []
     before = count(Order)
     assert_problem(scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 20)]), 409, "overdue_invoices")
     assert count(Order) == before
@@ -250,6 +251,13 @@ def test_a_special_fapiao_needs_the_organisations_taxpayer_id(scenario):
     order = scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 20)], fapiao_type="special").json
     assert order["fapiao"]["type"] == "special" and order["fapiao"]["taxpayer_id"] == scenario.org.taxpayer_id
     assert order["fapiao"]["bank"] == "中国银行南京分行" and order["fapiao"]["account"] == "1234567890123"
+    admin = make_user()
+    spaced = make_organization(admin, fapiao_bank_account="中国银行 南京 玄武支行 62220000",
+                               fapiao_address_phone="南京市 中山路 1 号 025-83300000")
+    detail = scenario.requisition(admin, [(scenario.zhacai_sku, 20)], org_id=spaced.id, fapiao_type="normal",
+                                  payment="card").json["fapiao"]
+    assert (detail["bank"], detail["account"]) == ("中国银行 南京 玄武支行", "62220000")
+    assert (detail["address"], detail["phone"]) == ("南京市 中山路 1 号", "025-83300000")
 
 
 def test_the_same_idempotency_key_returns_the_same_requisition(scenario):
