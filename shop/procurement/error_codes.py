@@ -11,6 +11,7 @@ UNKNOWN_USER = ErrorCode("unknown_user", 422, "no account has this email")
 ALREADY_MEMBER = ErrorCode("already_member", 409, "the user is a member already")
 LOCKED_AFTER_APPROVAL = ErrorCode("locked_after_approval", 409, "credit code, home region and kind are locked once "
                                                                 "approved")
+OWN_LIMIT = ErrorCode("own_limit", 403, "nobody sets their own spending limit (another admin does)")
 LAST_ADMIN = ErrorCode("last_admin", 409, "the organisation's last admin cannot leave or be demoted")
 # requisitions
 ORGANIZATION_NOT_APPROVED = ErrorCode("organization_not_approved", 409,

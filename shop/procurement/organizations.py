@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from shop.accounts.permissions import ensure_platform_admin
 from shop.accounts.services import find_user_by_email
 from shop.database import utcnow
-from shop.errors import Conflict, NotFound, RoleRequired, ValidationFailed
+from shop.errors import Conflict, Forbidden, NotFound, RoleRequired, ValidationFailed
 from shop.extensions import db
 from shop.notifications.services import enqueue
 from shop.pagination import SortKey, keyset_page
@@ -236,7 +236,7 @@ def members_who_may(organization_id: int, action: str) -> list[OrganizationMembe
 
 
 def list_members(*, viewer, organization_id: int, limit: int, cursor: str | None):
-    require_role(user=viewer, organization_id=organization_id, action="view")
+    require_role(user=viewer, organization_id=organization_id, action="view_members")
     stmt = _member_query().where(OrganizationMember.organization_id == organization_id)
     return keyset_page(db.session, stmt, keys=[SortKey(OrganizationMember.id, lambda m: m.id)], limit=limit,
                        cursor=cursor)
@@ -282,6 +282,9 @@ def change_member(*, user, organization_id: int, member_id: int, changes: dict) 
         require_role(user=user, organization_id=organization_id, action="manage_members")
         locked_organization(organization_id)  # two admins demoting each other at once must not leave none
         member = _member_of(organization_id, member_id)
+        if member.user_id == user.id and changes.get("spending_limit_fen", member.spending_limit_fen) != \
+                member.spending_limit_fen:
+            raise Forbidden("Another admin sets your spending limit.", code=error_codes.OWN_LIMIT)
         if changes.get("role", member.role) != member.role and member.role == "admin":
             _keep_an_admin(organization_id)
         for field in ("role", "spending_limit_fen"):

@@ -155,6 +155,10 @@ def _place(*, user, organization_id, items, delivery_address, plan, requested_de
 
 def _approve(tx, order: Order, organization: Organization, *, actor, comment: str, within_limit: bool) -> None:
     check_can_order(organization, plan=order.payment_plan)
+    if not within_limit:  # days may have passed since it was placed: still on sale, in season, delivered there?
+        quote = price_items(stock_lines(order), channel="procurement",
+                            destination_codes=addresses.snapshot_destination_codes(order.shipping_address))
+        checkout.check_lines(quote, address_field="delivery_address")
     move_order(order, "approved", actor_id=actor.id, comment=comment, within_limit=within_limit)
     stock.reserve(stock_lines(order), order_id=order.id, actor_id=actor.id)  # 409 insufficient_stock: nothing moves
     if order.payment_plan == "on_terms":

@@ -12,6 +12,7 @@ PERMISSIONS = {
     "approve_requisition": "approver",  # never one's own
     "view_requisitions": "approver",    # every member's requisitions, invoices and fapiao
     "view_statements": "approver",      # statements and quota progress, for the finance office
+    "view_members": "approver",         # who the members are and their spending limits
     "manage_members": "admin",
     "edit_organization": "admin",
     "file_quota": "admin",

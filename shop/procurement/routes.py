@@ -87,7 +87,7 @@ class OrganizationMembers(MethodView):
 
 @blp.route("/organizations/<int:organization_id>/members/<int:member_id>")
 class OrganizationMemberItem(MethodView):
-    @documents(codes.LAST_ADMIN)
+    @documents(codes.LAST_ADMIN, codes.OWN_LIMIT)
     @blp.arguments(OrganizationMemberUpdateSchema, required=False)
     @blp.response(200, OrganizationMemberSchema, description="Admins change roles and spending limits.")
     def patch(self, changes, organization_id, member_id):

@@ -102,6 +102,10 @@ def test_members_roles_and_limits_are_the_admins_and_the_last_admin_stays(scenar
                                                                         "spending_limit_fen": 0})
     assert (changed.json["role"], changed.json["spending_limit_fen"]) == ("approver", 0)
     admin_member = db.session.query(OrganizationMember).filter_by(user_id=scenario.admin.id).one()
+    # Nobody raises their own limit (an admin would approve itself); buyers do not list the members.
+    assert_problem(api_as(scenario.admin).patch(f"{path}/{admin_member.id}", json={"spending_limit_fen": 10**9}),
+                   403, "own_limit")
+    assert_problem(api_as(scenario.buyer).get(path), 403, "role_required")
     assert_problem(api_as(scenario.admin).patch(f"{path}/{admin_member.id}", json={"role": "buyer"}), 409,
                    "last_admin")
     assert_problem(api_as(scenario.admin).delete(f"{path}/{admin_member.id}"), 409, "last_admin")

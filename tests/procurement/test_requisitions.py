@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
-from shop.catalog.models import StockMovement
+from shop.catalog.models import Product, StockMovement
 from shop.checkout.pricing import price_items
 from shop.database import local_today
 from shop.extensions import db
@@ -289,3 +289,12 @@ def test_cancelling_a_requisition_still_awaiting_approval_gives_back_no_stock_it
     cancelled = api_as(scenario.buyer).post(f"/api/v1/orders/{order['id']}/cancel", json={})
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
     assert stock_of(scenario.tcm_sku) == 1000 and count(StockMovement) == 0
+
+
+def test_an_approval_checks_again_that_the_goods_are_still_on_sale(scenario):
+    order = scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)]).json
+    product_id = order["lines"][0]["product_id"]
+    db.session.execute(update(Product).where(Product.id == product_id).values(status="archived"))
+    db.session.commit()
+    assert_problem(scenario.decide(scenario.approver, order["id"], "approve"), 409, "unavailable")
+    assert db.session.get(Order, order["id"]).status == "awaiting_approval" and count(StockMovement) == 0
