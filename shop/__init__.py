@@ -81,6 +81,7 @@ BLUEPRINT_MODULES = (
     "shop.procurement.requisition_routes",
     "shop.procurement.quota_routes",
     "shop.fapiao.routes",
+    "shop.presale.routes",
 )
 
 

@@ -16,7 +16,8 @@ PUBLIC = {
     ("GET", "/api/v1/suppliers"), ("GET", "/api/v1/suppliers/{supplier_id}"), ("GET", "/api/v1/categories"),
     ("GET", "/api/v1/products"), ("GET", "/api/v1/products/{product_id}"), ("GET", "/api/v1/skus/{sku_id}"),
     ("GET", "/api/v1/products/{product_id}/gi-records"),
-    ("POST", "/api/v1/payments/stripe/webhook"),
+    ("POST", "/api/v1/payments/stripe/webhook"), ("GET", "/api/v1/campaigns"),
+    ("GET", "/api/v1/campaigns/{campaign_id}"),
 }
 
 

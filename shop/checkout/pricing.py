@@ -70,9 +70,14 @@ class Quote:
         return {line.sku_id: line.problems for line in self.lines if line.problems}
 
 
-def price_items(items: list[tuple[int, int]], *, destination_codes: list[str] | None, channel: str = "retail") -> Quote:
+def price_items(items: list[tuple[int, int]], *, destination_codes: list[str] | None, channel: str = "retail",
+                unit_prices: dict[int, int] | None = None) -> Quote:
     """Price (sku_id, quantity) items grouped by supplier, with each supplier's shipping to the destination
-    (a county code and its ancestors; None = no address yet, quoted without regional exclusions)."""
+    (a county code and its ancestors; None = no address yet, quoted without regional exclusions).
+
+    `unit_prices` is the pre-sale channel's: each listed SKU is priced at that unit price (the campaign's), and
+    neither its season nor its stock is judged (a campaign sells a coming harvest against its own capacity).
+    Shipping is then quoted on those line totals, so lines, subtotals and shipping stay one consistent quote."""
     sku_ids = [sku_id for sku_id, _ in items]
     skus = get_skus_for_pricing(sku_ids=sku_ids)
     supplier_ids = {sku.product.supplier_id for sku in skus.values()}
@@ -87,16 +92,20 @@ def price_items(items: list[tuple[int, int]], *, destination_codes: list[str] | 
             line.problems.append(UNAVAILABLE)
             missing.append(line)
             continue
+        ahead = unit_prices is not None and sku_id in unit_prices
         if sellable_problem(sku):
             line.problems.append(UNAVAILABLE)
-        elif out_of_season(sku.product):
+        elif out_of_season(sku.product) and not ahead:
             line.problems.append(OUT_OF_SEASON)
         if sku.quantity_problem(quantity):
             line.problems.append(QUANTITY)
-        if quantity > sku.stock:
+        if quantity > sku.stock and not ahead:
             line.problems.append(STOCK)
-        # Volume tiers are institutional prices; retail pays the list price.
-        line.unit_price_fen = sku.unit_price_for(quantity) if channel == "procurement" else sku.price_fen
+        # Volume tiers are institutional prices; retail pays the list price; a pre-sale its campaign's price.
+        if ahead:
+            line.unit_price_fen = unit_prices[sku_id]
+        else:
+            line.unit_price_fen = sku.unit_price_for(quantity) if channel == "procurement" else sku.price_fen
         line.line_total_fen = line.unit_price_fen * quantity
         supplier = sku.product.supplier
         group = groups.setdefault(supplier.id, SupplierGroup(supplier=supplier, lines=[]))

@@ -61,6 +61,10 @@ def flag(*, order_id: int, reason: str) -> None:
 
 
 def stock_lines(order: Order) -> list[tuple[int, int]]:
+    """What the order holds of Sku.stock. A pre-sale order holds none: its units are its campaign's capacity,
+    given back by shop.presale when the order's fulfilments are cancelled."""
+    if order.channel == "presale":
+        return []
     return [(line.sku_id, line.quantity) for line in order.lines]
 
 

@@ -19,6 +19,7 @@ PERMISSIONS = {
     "decide_refund": "manager",
     "issue_fapiao": "manager",        # a fapiao states an amount of money to the tax office
     "set_prices": "manager",          # changing the price of an existing SKU
+    "run_campaigns": "manager",       # pre-sale campaigns: drafts, opening, cancelling (prices and 定金)
     # owner: who the supplier is and who works for it
     "manage_members": "owner",
     "edit_supplier": "owner",

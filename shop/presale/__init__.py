@@ -1,0 +1,1 @@
+"""Pre-sale campaigns (以销定产): a supplier sells a coming harvest against deposits, within a capacity."""

@@ -1,0 +1,24 @@
+"""Why the pre-sale domain refuses a request (nothing is changed)."""
+from shop.error_codes import ErrorCode
+
+# campaigns
+DEPOSIT_TOO_HIGH = ErrorCode("deposit_too_high", 422, "a 定金 is at most 20% of the unit price (Civil Code art. 586)")
+INVALID_PROMISE = ErrorCode("invalid_promise", 422, "a 定金 is returned double on default (double_deposit); a full "
+                                                    "prepayment is refunded in full (refund_in_full)")
+INVALID_WINDOW = ErrorCode("invalid_window", 422, "the order window closes before it opens, or shipping starts before "
+                                                  "the order window has closed or ends before it starts")
+OUTSIDE_SALE_MONTHS = ErrorCode("outside_sale_months", 422, "the shipping window leaves the product's sale months")
+INVALID_QUANTITIES = ErrorCode("invalid_quantities", 422, "the minimum or the per-buyer limit is above the capacity")
+UNKNOWN_SKU = ErrorCode("unknown_sku", 422, "the supplier has no SKU with that id")
+NOT_A_DRAFT = ErrorCode("not_a_draft", 409, "only a draft campaign is edited")
+ILLEGAL_CAMPAIGN_TRANSITION = ErrorCode("illegal_campaign_transition", 409,
+                                        "the campaign's state does not allow that step")
+CAMPAIGN_STATE_CHANGED = ErrorCode("campaign_state_changed", 409, "another request moved the campaign meanwhile")
+WINDOW_PASSED = ErrorCode("window_passed", 409, "the order window has already ended")
+PRODUCT_NOT_ON_SALE = ErrorCode("product_not_on_sale", 409, "the SKU, its product or its supplier is not on sale")
+REASON_REQUIRED = ErrorCode("reason_required", 422, "suspending or cancelling a campaign needs a reason")
+# pledges
+CAMPAIGN_CLOSED = ErrorCode("campaign_closed", 409, "the campaign takes no pledges (not open, or its window ended)")
+CAMPAIGN_FULL = ErrorCode("campaign_full", 409, "the quantity is more than the campaign's remaining capacity")
+PER_BUYER_LIMIT = ErrorCode("per_buyer_limit", 409, "the buyer's pledges would exceed the per-buyer limit")
+PLEDGE_RELEASED = ErrorCode("pledge_released", 409, "the pledge was withdrawn or cancelled already")

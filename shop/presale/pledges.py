@@ -1,0 +1,234 @@
+"""Pledges: a shopper reserves units of an open campaign. A pledge is an order of channel presale, at the
+campaign's price, paid by its plan: `deposit_balance` (deposit = deposit per unit × quantity, by card now; the
+balance after allocation) or `card` for a full prepayment. Its deposit PaymentIntent opens after commit.
+
+Capacity is the campaign's own counter: `UPDATE campaign SET pledged_quantity = pledged_quantity + :q WHERE id = :id
+AND status = 'open' AND pledged_quantity + :q <= capacity` (atomic on SQLite and PostgreSQL). The per-buyer limit
+is checked after that UPDATE: on PostgreSQL the UPDATE holds the campaign row until commit, so two pledges of
+one buyer are serialised there and the second's count sees the first; on SQLite the unit of work holds the
+write lock from its start.
+
+Capacity comes back whenever a pledge's order has its fulfilments cancelled (withdrawal, expiry of an unpaid
+pledge, campaign cancellation): `_release_capacity` listens to orders' `fulfillments_cancelled`, and releases a
+pledge once (a conditional UPDATE on its status).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shop.addresses import services as addresses
+from shop.catalog.return_policies import NEEDS_CONFIRMATION, confirmation_record
+from shop.checkout import error_codes as checkout_errors
+from shop.checkout.pricing import price_items
+from shop.checkout.services import check_lines, existing_order, fingerprint, replay, write_order
+from shop.database import utcnow
+from shop.errors import Conflict, NotFound, PaymentProviderError, ShopError, ValidationFailed
+from shop.extensions import db
+from shop.orders import events, plans
+from shop.orders.models import Order
+from shop.orders.services import cancel_fulfillments, load_order
+from shop.orders.signals import fulfillments_cancelled
+from shop.orders.state import move_order, record, try_move_order
+from shop.payments import services as payments
+from shop.payments.models import Payment
+from shop.presale import error_codes
+from shop.presale.campaigns import locked_campaign, public_campaign
+from shop.presale.models import Campaign, Pledge
+from shop.refunds import services as refunds
+from shop.transaction import Transaction, end_read, transaction
+
+
+@dataclass
+class PledgeResult:
+    pledge: Pledge
+    order: Order
+    payment: Payment | None
+    payment_error: str | None = None
+
+
+def _closed(campaign: Campaign) -> Conflict:
+    return Conflict(f"The campaign takes no pledges now (it is {campaign.status}, orders "
+                    f"{campaign.opens_at:%Y-%m-%d %H:%M} to {campaign.closes_at:%Y-%m-%d %H:%M} UTC).",
+                    code=error_codes.CAMPAIGN_CLOSED)
+
+
+def _pledge_of(order_id: int) -> Pledge | None:
+    return db.session.scalar(select(Pledge).where(Pledge.order_id == order_id)
+                             .execution_options(populate_existing=True))
+
+
+def _result(order_id: int, payment: Payment | None, payment_error: str | None = None) -> PledgeResult:
+    return PledgeResult(pledge=_pledge_of(order_id), order=load_order(order_id), payment=payment,
+                        payment_error=payment_error)
+
+
+# --- pledging -----------------------------------------------------------------------------------------------
+
+
+def pledge(*, user, campaign_id: int, quantity: int, address_id: int, return_confirmations: list[int] = (),
+           note: str = "", idempotency_key: str | None = None) -> PledgeResult:
+    """Reserve `quantity` units; then open the PaymentIntent of the deposit (or of the full price). The same
+    Idempotency-Key with the same body answers the same pledge."""
+    body = {"campaign_id": campaign_id, "quantity": quantity, "address_id": address_id,
+            "return_confirmations": sorted(return_confirmations), "note": note}
+    request_fingerprint = fingerprint(body)
+    order = existing_order(user.id, idempotency_key) if idempotency_key else None
+    if order is not None:
+        order_id = replay(order, request_fingerprint).id
+    else:
+        try:
+            order_id = _pledge(user=user, campaign_id=campaign_id, quantity=quantity, address_id=address_id,
+                               return_confirmations=set(return_confirmations), note=note,
+                               idempotency_key=idempotency_key, request_fingerprint=request_fingerprint)
+        except (IntegrityError, ShopError):
+            # A concurrent request with the same key may have won: its pledge is this request's answer.
+            end_read()
+            order = existing_order(user.id, idempotency_key) if idempotency_key else None
+            if order is None:
+                raise
+            order_id = replay(order, request_fingerprint).id
+    try:
+        payment, problem = payments.ensure_intent(order_id=order_id), None
+    except (PaymentProviderError, Conflict) as error:
+        # The pledge stands with its capacity held; the buyer retries POST /orders/{id}/payment.
+        due = plans.due_part(load_order(order_id))
+        payment, problem = payments.card_payment(order_id, due.part.kind if due else "deposit"), error.detail
+    return _result(order_id, payment, problem)
+
+
+def _pledge(*, user, campaign_id, quantity, address_id, return_confirmations, note, idempotency_key,
+            request_fingerprint) -> int:
+    campaign = public_campaign(viewer=user, campaign_id=campaign_id)
+    if not campaign.takes_pledges(utcnow()):
+        raise _closed(campaign)
+    address = addresses.get_address(user=user, address_id=address_id)
+    # Priced at the campaign's price; shipping quoted on those totals (see price_items).
+    quote = price_items([(campaign.sku_id, quantity)], destination_codes=addresses.destination_codes(address),
+                        unit_prices={campaign.sku_id: campaign.unit_price_fen})
+    check_lines(quote)
+    product = quote.lines[0].product
+    if product.return_policy == NEEDS_CONFIRMATION and product.id not in return_confirmations:
+        raise ValidationFailed("Confirm that this product is not returnable without reason.",
+                               code=checkout_errors.RETURN_CONFIRMATION_REQUIRED,
+                               errors={"return_confirmations": [product.id]})
+    deposit_fen = campaign.deposit_per_unit_fen * quantity
+    payment_plan = "deposit_balance" if deposit_fen else "card"
+    if plans.check(payment_plan, total_fen=quote.total_fen, deposit_fen=deposit_fen):
+        raise ValidationFailed("This pledge is larger than one card payment can take; pledge less.",
+                               code=checkout_errors.ORDER_TOO_LARGE)
+    now = utcnow()
+    with transaction():
+        _take_capacity(campaign_id, quantity, buyer_id=user.id)
+        confirmations = [confirmation_record(product.id, confirmed_at=now)] \
+            if product.return_policy == NEEDS_CONFIRMATION else []
+        order = write_order(quote, now=now, buyer_id=user.id, channel="presale", status="pending_payment",
+                            payment_terms="prepaid", shipping_address=addresses.snapshot(address),
+                            buyer_region_code=user.home_region_code, note=note, return_confirmations=confirmations,
+                            idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
+                            expires_at=now + dt.timedelta(minutes=current_app.config["UNPAID_ORDER_TTL_MINUTES"]),
+                            payment_plan=payment_plan, deposit_fen=deposit_fen)
+        db.session.add(Pledge(campaign_id=campaign_id, order_id=order.id, buyer_id=user.id, quantity=quantity))
+        record(order.id, events.PLACED, actor_id=user.id, total_fen=order.total_fen, payment_plan=payment_plan,
+               campaign_id=campaign_id, quantity=quantity)
+        return order.id
+
+
+def _take_capacity(campaign_id: int, quantity: int, *, buyer_id: int) -> None:
+    """In the pledge's unit of work: the campaign's counter, then the buyer's limit (see the module docstring)."""
+    taken = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "open",
+                               Campaign.closes_at > utcnow(),
+                               Campaign.pledged_quantity + quantity <= Campaign.capacity)
+        .values(pledged_quantity=Campaign.pledged_quantity + quantity)
+        .execution_options(synchronize_session=False)).rowcount
+    campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id)
+                                 .execution_options(populate_existing=True))
+    if taken != 1:
+        if not campaign.takes_pledges(utcnow()):
+            raise _closed(campaign)
+        raise Conflict(f"Only {campaign.remaining_quantity} units are left in this campaign.",
+                       code=error_codes.CAMPAIGN_FULL, errors={"quantity": [f"At most {campaign.remaining_quantity}."]})
+    if campaign.per_buyer_limit is not None:
+        held = db.session.scalar(select(func.coalesce(func.sum(Pledge.quantity), 0)).where(
+            Pledge.campaign_id == campaign_id, Pledge.buyer_id == buyer_id, Pledge.status == "active"))
+        if held + quantity > campaign.per_buyer_limit:
+            raise Conflict(f"You may pledge {campaign.per_buyer_limit} units in all; you hold {held}.",
+                           code=error_codes.PER_BUYER_LIMIT,
+                           errors={"quantity": [f"At most {max(campaign.per_buyer_limit - held, 0)}."]})
+
+
+# --- giving capacity back -----------------------------------------------------------------------------------
+
+
+@fulfillments_cancelled.connect
+def _release_capacity(order_id: int) -> bool:
+    """A pledge's order was cancelled (withdrawn, expired unpaid, campaign cancelled): its units go back to the
+    campaign, once, in the caller's unit of work."""
+    pledge_ = _pledge_of(order_id)
+    if pledge_ is None:
+        return False
+    released = db.session.execute(update(Pledge).where(Pledge.id == pledge_.id, Pledge.status == "active")
+                                  .values(status="released", released_at=utcnow())
+                                  .execution_options(synchronize_session=False)).rowcount
+    if released:
+        db.session.execute(update(Campaign).where(Campaign.id == pledge_.campaign_id)
+                           .values(pledged_quantity=Campaign.pledged_quantity - pledge_.quantity)
+                           .execution_options(synchronize_session=False))
+    db.session.expire(pledge_)
+    return bool(released)
+
+
+def _cancel_pledge_order(tx: Transaction, order: Order, *, actor, reason: str, strict: bool) -> None:
+    """The order cancelled (capacity back through the signal), everything paid refunded line by line, and any
+    open PaymentIntent closed after commit (the cancellation pattern of shop.orders.cancellation)."""
+    values = {"cancelled_at": utcnow()}
+    if strict:
+        move_order(order, "cancelled", actor_id=actor.id, values=values, reason=reason)
+    elif not try_move_order(order, "cancelled", actor_id=actor.id, values=values, reason=reason):
+        return
+    cancel_fulfillments(order)
+    if order.paid_fen > 0:
+        refunds.open_cancellation_refund(tx, order_id=order.id, actor_id=actor.id)
+    tx.after_commit(lambda order_id=order.id: payments.cancel_open_intents(order_id=order_id))
+
+
+def withdraw(*, user, campaign_id: int, order_id: int) -> PledgeResult:
+    """The buyer takes the pledge back while the campaign is open: the units return to the campaign and the
+    deposit (or the full price) is refunded."""
+    with transaction() as tx:
+        pledge_ = _pledge_of(order_id)
+        if pledge_ is None or pledge_.campaign_id != campaign_id or pledge_.buyer_id != user.id:
+            raise NotFound("No such pledge.")
+        campaign = locked_campaign(campaign_id)
+        if not campaign.takes_pledges(utcnow()):
+            raise _closed(campaign)
+        if pledge_.status != "active":
+            raise Conflict("This pledge was withdrawn or cancelled already.", code=error_codes.PLEDGE_RELEASED)
+        _cancel_pledge_order(tx, load_order(order_id), actor=user, reason="pledge withdrawn", strict=True)
+    return _result(order_id, None)
+
+
+def cancel_all_pledges(tx: Transaction, *, campaign: Campaign, actor) -> dict:
+    """The supplier cancels the campaign (in its unit of work): every active pledge's order is cancelled and
+    refunded what it paid. Returns what the campaign's promise adds on top, per the default rule: for a 定金,
+    the deposit once more (double return). That extra is recorded, not yet paid out (a later slice)."""
+    active = list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id,
+                                                          Pledge.status == "active").order_by(Pledge.id)))
+    penalty = 0
+    for pledge_ in active:
+        order = load_order(pledge_.order_id)
+        if campaign.default_promise == "double_deposit":
+            penalty += min(order.paid_fen, order.deposit_fen)
+        _cancel_pledge_order(tx, order, actor=actor, reason="campaign cancelled by the supplier", strict=False)
+    return {"pledges_cancelled": len(active), "penalty_owed_fen": penalty}
+
+
+def list_my_pledges(*, user, campaign_id: int) -> list[Pledge]:
+    public_campaign(viewer=user, campaign_id=campaign_id)
+    return list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign_id,
+                                                        Pledge.buyer_id == user.id).order_by(Pledge.id)))

@@ -1,0 +1,121 @@
+from marshmallow import Schema, fields, validate
+
+from shop.checkout.schemas import CheckoutHeadersSchema
+from shop.orders.schemas import OrderSchema
+from shop.pagination import PageArgsSchema, page_schema
+from shop.payments.schemas import PaymentWithSecretSchema
+from shop.presale.models import ALLOCATION_POLICIES, CAMPAIGN_STATUSES, DEFAULT_PROMISES
+from shop.validators import Fen, Id, Quantity, QueryId, Text
+
+PledgeHeadersSchema = CheckoutHeadersSchema  # Idempotency-Key, as at checkout
+
+
+class CampaignSchema(Schema):
+    id = fields.Integer()
+    supplier_id = fields.Integer(metadata={"description": "The lead supplier: it ships and is settled"})
+    sku_id = fields.Integer()
+    title = fields.String()
+    story = fields.String()
+    opens_at = fields.DateTime()
+    closes_at = fields.DateTime()
+    ships_from = fields.Date()
+    ships_until = fields.Date()
+    unit_price_fen = fields.Integer()
+    deposit_per_unit_fen = fields.Integer(metadata={"description": "定金 per unit; 0 = full prepayment (no 定金 rules)"})
+    minimum_quantity = fields.Integer()
+    capacity = fields.Integer()
+    per_buyer_limit = fields.Integer(allow_none=True)
+    allocation_policy = fields.String()
+    default_promise = fields.String(metadata={"description": "What buyers are owed if the supplier defaults without "
+                                                             "cause: double_deposit (定金) or refund_in_full"})
+    pledged_quantity = fields.Integer()
+    remaining_quantity = fields.Integer()
+    status = fields.String()
+    suspended_from = fields.String(allow_none=True)
+    status_reason = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+CampaignPageSchema = page_schema(CampaignSchema)
+
+
+class _CampaignFields(Schema):
+    sku_id = Id()
+    title = Text(120)
+    story = fields.String(validate=validate.Length(max=5000))
+    opens_at = fields.AwareDateTime()
+    closes_at = fields.AwareDateTime()
+    ships_from = fields.Date(metadata={"description": "Harvest and shipping window, within the product's sale months"})
+    ships_until = fields.Date()
+    unit_price_fen = Fen()
+    deposit_per_unit_fen = Fen(allow_zero=True, metadata={"description": "At most 20% of unit_price_fen; 0 = full "
+                                                                         "prepayment"})
+    minimum_quantity = Quantity()
+    capacity = Quantity()
+    per_buyer_limit = Quantity(allow_none=True)
+    allocation_policy = fields.String(validate=validate.OneOf(ALLOCATION_POLICIES))
+    default_promise = fields.String(allow_none=True, validate=validate.OneOf(DEFAULT_PROMISES), metadata={
+        "description": "Defaults to double_deposit with a deposit, refund_in_full without"})
+
+
+REQUIRED = ("sku_id", "title", "opens_at", "closes_at", "ships_from", "ships_until", "unit_price_fen",
+            "minimum_quantity", "capacity", "allocation_policy")
+
+
+class CampaignCreateSchema(_CampaignFields):
+    supplier_id = Id(required=True, metadata={"description": "The lead supplier; the caller is its manager or owner"})
+
+    def on_bind_field(self, field_name, field_obj):
+        if field_name in REQUIRED:
+            field_obj.required = True
+
+
+class CampaignUpdateSchema(_CampaignFields):
+    """Drafts only; any subset of the fields."""
+
+
+class CampaignQueryArgsSchema(PageArgsSchema):
+    supplier_id = QueryId(load_default=None)
+    sku_id = QueryId(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(CAMPAIGN_STATUSES))
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class CampaignEventSchema(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    actor_id = fields.Integer(allow_none=True)
+    reason = fields.String()
+    data = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class PledgeCreateSchema(Schema):
+    quantity = Quantity(required=True)
+    address_id = Id(required=True)
+    return_confirmations = fields.List(Id(), load_default=list, validate=validate.Length(max=10), metadata={
+        "description": "The product id, when its exclusion from 7-day no-reason return must be confirmed"})
+    note = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class PledgeSchema(Schema):
+    id = fields.Integer()
+    campaign_id = fields.Integer()
+    order_id = fields.Integer()
+    quantity = fields.Integer()
+    status = fields.String(metadata={"description": "active (holds capacity) or released"})
+    created_at = fields.DateTime()
+    released_at = fields.DateTime(allow_none=True)
+
+
+class PledgeResultSchema(Schema):
+    pledge = fields.Nested(PledgeSchema)
+    order = fields.Nested(OrderSchema)
+    payment = fields.Nested(PaymentWithSecretSchema, allow_none=True)
+    payment_error = fields.String(allow_none=True)

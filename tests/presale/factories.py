@@ -1,0 +1,70 @@
+"""Campaign bodies and helpers: a campaign of the world's 巫山脆李 (supplier A, 5990 fen), open now for a week,
+shipping the week after; reads in the test thread end their transaction at once (see tests/payments/conftest)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from shop.database import local_today, utcnow
+from shop.extensions import db
+from shop.presale.models import Campaign, Pledge
+from tests.orders.factories import PRICE_A, api_as
+
+DEPOSIT_A = PRICE_A // 5  # 1198: exactly 20%
+
+
+def campaign_body(world, **overrides) -> dict:
+    now = utcnow()
+    closes = now + dt.timedelta(days=7)
+    ships_from = local_today(closes) + dt.timedelta(days=1)
+    body = {"supplier_id": world.supplier_a, "sku_id": world.sku_a, "title": "巫山脆李 预售",
+            "story": "七月成熟的巫山脆李，以销定产。", "opens_at": (now - dt.timedelta(hours=1)).isoformat(),
+            "closes_at": closes.isoformat(), "ships_from": ships_from.isoformat(),
+            "ships_until": (ships_from + dt.timedelta(days=10)).isoformat(), "unit_price_fen": PRICE_A,
+            "deposit_per_unit_fen": DEPOSIT_A, "minimum_quantity": 10, "capacity": 100, "per_buyer_limit": None,
+            "allocation_policy": "pro_rata"}
+    body.update(overrides)
+    return body
+
+
+def create_draft(world, **overrides) -> dict:
+    response = api_as(world.owner_a).post("/api/v1/campaigns", json=campaign_body(world, **overrides))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.json
+
+
+def open_campaign(world, **overrides) -> dict:
+    draft = create_draft(world, **overrides)
+    response = api_as(world.owner_a).post(f"/api/v1/campaigns/{draft['id']}/open")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.json
+
+
+def pledge(client, campaign_id: int, address_id: int, quantity: int = 1, *, key: str | None = None):
+    headers = {"Idempotency-Key": key} if key else None
+    return client.post(f"/api/v1/campaigns/{campaign_id}/pledges", json={"quantity": quantity,
+                                                                        "address_id": address_id}, headers=headers)
+
+
+def campaign_row(campaign_id: int) -> Campaign:
+    db.session.expire_all()
+    try:
+        return db.session.scalar(select(Campaign).where(Campaign.id == campaign_id))
+    finally:
+        db.session.commit()
+
+
+def active_pledged(campaign_id: int) -> int:
+    """Units held by active pledges, counted from the pledges themselves (to check the counter against)."""
+    try:
+        return sum(db.session.scalars(select(Pledge.quantity).where(Pledge.campaign_id == campaign_id,
+                                                                    Pledge.status == "active")))
+    finally:
+        db.session.commit()
+
+
+def set_campaign(campaign_id: int, **values) -> None:
+    """What the closing job (a later slice) or the clock would do: set columns directly."""
+    db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values))
+    db.session.commit()
