@@ -16,6 +16,9 @@ from shop.orders import error_codes
 def cancel_order(*, user, order_id: int, reason: str = "") -> Order:
     with transaction() as tx:
         order = get_order(user=user, order_id=order_id)
+        if order.channel == "presale":  # a pledge is withdrawn while its campaign is open, and only so
+            raise IllegalTransition("Withdraw the pledge from its campaign instead.",
+                                    code=error_codes.ORDER_NOT_CANCELLABLE)
         if not order.can_cancel():
             raise IllegalTransition(f"An order that is {order.status} can no longer be cancelled.",
                                     code=error_codes.ORDER_NOT_CANCELLABLE)

@@ -166,6 +166,8 @@ def test_no_withdrawal_once_the_window_has_ended(world, buyer):
     set_campaign(campaign["id"], status="closed")
     assert_problem(buyer.post(f"/api/v1/campaigns/{campaign['id']}/pledges/{order_id}/withdraw"), 409,
                    "campaign_closed")
+    # Nor by cancelling the pledge's order as an ordinary order.
+    assert_problem(buyer.post(f"/api/v1/orders/{order_id}/cancel", json={}), 409, "order_not_cancellable")
     assert campaign_row(campaign["id"]).pledged_quantity == 1
 
 
