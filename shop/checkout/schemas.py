@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from shop.orders.schemas import FapiaoSchema, OrderSchema
 from shop.payments.schemas import PaymentWithSecretSchema
-from shop.validators import Id, Quantity, Text
+from shop.validators import Id, Quantity
 
 
 class CheckoutItemSchema(Schema):

@@ -16,7 +16,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, cast, func, select, update
 from sqlalchemy.orm import contains_eager, joinedload, with_expression
 
-from shop.accounts.models import User
+from shop.accounts.services import get_user
 from shop.database import local_today, utcnow
 from shop.errors import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
@@ -217,7 +217,7 @@ def issue(*, user, fapiao_id: int, number: str, issued_on: dt.date, amount_fen: 
 
 
 def _tell_buyer(fapiao: Fapiao, *, number: str, amount_fen: int) -> None:
-    buyer = db.session.get(User, fapiao.buyer_id)
+    buyer = get_user(user_id=fapiao.buyer_id)
     kind = "专用发票" if fapiao.type == "special" else "普通发票"
     enqueue(email=buyer.email, user_id=buyer.id, template="fapiao_issued", order_id=fapiao.order_id,
             subject=f"订单 {fapiao.order.number} 的发票已开具 / Fapiao issued",

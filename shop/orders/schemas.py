@@ -4,7 +4,7 @@ from stdnum.cn import uscc
 
 from shop.orders.models import ORDER_STATUSES, PAYMENT_PLANS
 from shop.pagination import PageArgsSchema, page_schema
-from shop.validators import Fen, Id, Quantity, QueryId, StrictBool, Text
+from shop.validators import QueryId, Text
 
 
 class FapiaoSchema(Schema):

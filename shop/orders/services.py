@@ -50,6 +50,16 @@ def list_events(*, user, order_id: int) -> list[OrderEvent]:
                                    .order_by(OrderEvent.id)))
 
 
+def events_of(order_ids: list[int], types) -> dict[int, list[OrderEvent]]:
+    """The events of these types of many orders, oldest first, in one query (for lists that show a history)."""
+    found: dict[int, list[OrderEvent]] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        for event in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id.in_(order_ids),
+                                                                 OrderEvent.type.in_(types)).order_by(OrderEvent.id)):
+            found[event.order_id].append(event)
+    return found
+
+
 def order_ids_in(statuses) -> Select:
     """A subquery of the ids of orders in these statuses, for other domains' filters."""
     return select(Order.id).where(Order.status.in_(statuses))

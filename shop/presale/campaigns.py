@@ -142,7 +142,7 @@ def _check_terms(values: dict, *, supplier_id: int) -> None:
     capacity, limit = values["capacity"], values.get("per_buyer_limit")
     if values["minimum_quantity"] > capacity or (limit is not None and limit > capacity):
         raise ValidationFailed("The minimum and the per-buyer limit are at most the capacity.",
-                               code=error_codes.INVALID_QUANTITIES, errors={"capacity": [f"At least the minimum."]})
+                               code=error_codes.INVALID_QUANTITIES, errors={"capacity": ["At least the minimum."]})
 
 
 # --- supplier verbs -----------------------------------------------------------------------------------------

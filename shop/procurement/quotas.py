@@ -26,7 +26,7 @@ from shop.procurement import error_codes
 from shop.procurement.models import AnnualQuota, ProvinceQuotaMinimum
 from shop.procurement.organizations import get_organization, locked_organization, require_role
 from shop.regions.models import Region
-from shop.regions.services import region_chain
+from shop.regions.services import find_region, names_of, region_chain
 from shop.transaction import transaction
 
 BP_PER_WHOLE = 10_000
@@ -71,8 +71,7 @@ def list_minimums(*, limit: int, cursor: str | None) -> dict:
     page = keyset_page(db.session, select(ProvinceQuotaMinimum),
                        keys=[SortKey(ProvinceQuotaMinimum.region_code, lambda m: m.region_code)], limit=limit,
                        cursor=cursor)
-    names = dict(db.session.execute(select(Region.code, Region.name).where(
-        Region.code.in_([m.region_code for m in page["items"]]))).all())
+    names = names_of(m.region_code for m in page["items"])
     return {"items": [_minimum_payload(m, names[m.region_code]) for m in page["items"]],
             "next_cursor": page["next_cursor"]}
 
@@ -83,7 +82,7 @@ def set_minimum(*, actor, region_code: str, share_bp: int, source: str) -> dict:
     ensure_platform_admin(actor)
     with transaction(conflict=error_codes.QUOTA_MINIMUM_CHANGED,
                      conflict_detail="Another administrator set this minimum at the same moment; read it and retry."):
-        region = db.session.get(Region, region_code)
+        region = find_region(region_code)
         if region is None or region.level != "province":
             raise ValidationFailed("Minimums are set per province (a 6-digit province code such as 320000).",
                                    code=error_codes.NOT_A_PROVINCE, errors={"region_code": ["Not a province."]})

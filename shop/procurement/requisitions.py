@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shop.accounts.services import get_user
@@ -29,8 +28,8 @@ from shop.extensions import db
 from shop.fapiao import requests as fapiao_requests
 from shop.notifications.services import enqueue
 from shop.orders import events, notify, plans
-from shop.orders.models import Order, OrderEvent
-from shop.orders.services import cancel_fulfillments, load_order, order_query, stock_lines
+from shop.orders.models import Order
+from shop.orders.services import cancel_fulfillments, events_of, load_order, order_query, stock_lines
 from shop.orders.state import move_order, record
 from shop.pagination import SortKey, keyset_page
 from shop.procurement import error_codes, invoices
@@ -40,7 +39,7 @@ from shop.procurement.roles import LADDER
 from shop.transaction import end_read, transaction
 
 PAYMENT_METHODS = {"terms": "on_terms", "card": "card"}  # what the buyer chooses → the order's payment plan
-APPROVAL_EVENTS = (events.PLACED, events.APPROVAL_REQUESTED, "approved", "rejected", "cancelled")
+APPROVAL_EVENTS = (events.PLACED, events.APPROVAL_REQUESTED, "approved", "rejected", "cancelled", "withdrawn")
 
 
 # --- what may order ---------------------------------------------------------------------------------------------
@@ -286,11 +285,7 @@ def attach(orders: list[Order]) -> None:
     """Each requisition's invoice and approval history, two queries for the whole list (shown with the order)."""
     ids = [order.id for order in orders]
     by_order = {invoice.order_id: invoice for invoice in invoices.invoices_of(ids)}
-    history: dict[int, list[OrderEvent]] = {order_id: [] for order_id in ids}
-    for event in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id.in_(ids),
-                                                             OrderEvent.type.in_(APPROVAL_EVENTS + ("withdrawn",)))
-                                    .order_by(OrderEvent.id)):
-        history[event.order_id].append(event)
+    history = events_of(ids, APPROVAL_EVENTS)
     for order in orders:
         order.invoice = by_order.get(order.id)
         order.approval_history = history[order.id]

@@ -165,6 +165,19 @@ def load_reference_data(data_dir: Path | None = None) -> dict:
     return {"regions": added_regions, "support_pairs": added_pairs}
 
 
+def names_of(codes) -> dict[str, str]:
+    """code → name of these regions, in one query (codes that are no region are left out)."""
+    codes = list(codes)
+    if not codes:
+        return {}
+    return dict(db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+
+
+def find_region(code: str) -> Region | None:
+    """The region of a code, or None (a read, in the caller's transaction)."""
+    return db.session.get(Region, code)
+
+
 def region_chain(code: str) -> list[Region]:
     """The region and its ancestors, nearest first (county → city → province)."""
     chain = []

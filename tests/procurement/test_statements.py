@@ -172,7 +172,7 @@ def test_approvers_admins_and_the_platform_read_statements_buyers_get_403_strang
             assert_problem(token_client(user).get(_url(org, suffix)), 404, "not_found")
         assert_problem(client.get(_url(org, suffix)), 401, "unauthorized")
     assert_problem(token_client(make_user(admin=True)).get(
-        f"/api/v1/organizations/999999/statements?from=2025-03-01&to=2025-03-31"), 404, "not_found")
+        "/api/v1/organizations/999999/statements?from=2025-03-01&to=2025-03-31"), 404, "not_found")
 
 
 # --- the files ------------------------------------------------------------------------------------------------
