@@ -19,7 +19,7 @@ from tests.orders.invariants import assert_exact
 from tests.payments.conftest import run_together
 from tests.procurement.factories import add_member, make_organization
 from tests.procurement.scenario import TCM_PRICE, ZHACAI_CASE, ZHACAI_PRICE
-from tests.support import assert_problem, make_user
+from tests.support import assert_problem, count_statements, make_user
 
 
 def db_order(order_id: int) -> dict:
@@ -298,3 +298,16 @@ def test_an_approval_checks_again_that_the_goods_are_still_on_sale(scenario):
     db.session.commit()
     assert_problem(scenario.decide(scenario.approver, order["id"], "approve"), 409, "unavailable")
     assert db.session.get(Order, order["id"]).status == "awaiting_approval" and count(StockMovement) == 0
+
+
+def test_listing_requisitions_and_invoices_costs_the_same_statements_for_one_or_many(scenario):
+    approver = scenario.client(scenario.approver)
+    scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 20)])
+    approver.get(scenario.path("/requisitions"))  # warm-up: the token's first use records last_used_at
+    few = [count_statements(lambda p=p: approver.get(scenario.path(p)))[0] for p in ("/requisitions", "/invoices")]
+    for _ in range(4):
+        scenario.requisition(scenario.buyer, [(scenario.zhacai_sku, 20)])
+        scenario.requisition(scenario.buyer, [(scenario.tcm_sku, 20)])  # awaiting approval: no invoice
+    many = [count_statements(lambda p=p: approver.get(scenario.path(p))) for p in ("/requisitions", "/invoices")]
+    assert [len(r.json["items"]) for _, r in many] == [9, 5]
+    assert [n for n, _ in many] == few
