@@ -69,10 +69,23 @@ def _check_quote(quote: Quote, confirmations: set[int], *, payment_plan: str, de
                                code=error_codes.RETURN_CONFIRMATION_REQUIRED, errors={"return_confirmations": missing})
 
 
-def check_lines(quote: Quote, *, address_field: str = "address_id") -> None:
+def item_pairs(items: list[dict]) -> list[tuple[int, int]]:
+    """(sku_id, quantity) of a body's items, each SKU once (422 duplicate_sku)."""
+    pairs = [(item["sku_id"], item["quantity"]) for item in items]
+    if len({sku_id for sku_id, _ in pairs}) != len(pairs):
+        raise ValidationFailed("Each SKU may appear once.", code=error_codes.DUPLICATE_SKU, errors={"items": ["duplicate"]})
+    return pairs
+
+
+# What each check of check_lines looks at; a caller that judges stock or season later leaves them out.
+ALL_LINE_CHECKS = ("unavailable", "out_of_season", "quantity", "stock", "undeliverable")
+
+
+def check_lines(quote: Quote, *, address_field: str = "address_id", checks=ALL_LINE_CHECKS) -> None:
     """Every line can be bought as quoted and every supplier delivers there, or the first reason why not
     (procurement places requisitions through the same checks)."""
-    problems = quote.problems()
+    problems = {sku: kept for sku, found in quote.problems().items()
+                if (kept := [p for p in found if p in checks])}
     if any("unavailable" in p for p in problems.values()):
         raise Conflict("Some items are no longer on sale.", code=error_codes.UNAVAILABLE,
                        errors={str(k): v for k, v in problems.items()})
@@ -84,7 +97,7 @@ def check_lines(quote: Quote, *, address_field: str = "address_id") -> None:
                                errors={str(k): v for k, v in problems.items()})
     if any("stock" in p for p in problems.values()):
         raise Conflict("Not enough stock.", code=error_codes.INSUFFICIENT_STOCK, errors={str(k): v for k, v in problems.items()})
-    undeliverable = [g.supplier.id for g in quote.groups if g.undeliverable]
+    undeliverable = [g.supplier.id for g in quote.groups if g.undeliverable] if "undeliverable" in checks else []
     if undeliverable:
         raise ValidationFailed("Some suppliers do not deliver to this address.", code=error_codes.UNDELIVERABLE,
                                errors={address_field: [f"supplier {s}" for s in undeliverable]})
@@ -148,9 +161,7 @@ def _place(*, user, address_id, items, return_confirmations, fapiao, note, idemp
         if not pairs:
             raise ValidationFailed("The cart is empty.", code=error_codes.EMPTY_CART)
     else:
-        pairs = [(item["sku_id"], item["quantity"]) for item in items]
-        if len({sku_id for sku_id, _ in pairs}) != len(pairs):
-            raise ValidationFailed("Each SKU may appear once.", code=error_codes.DUPLICATE_SKU, errors={"items": ["duplicate"]})
+        pairs = item_pairs(items)
 
     quote = price_items(pairs, destination_codes=addresses.destination_codes(address))
     _check_quote(quote, set(return_confirmations), payment_plan=payment_plan, deposit_fen=deposit_fen)

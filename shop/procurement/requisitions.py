@@ -108,10 +108,7 @@ def place_requisition(*, user, organization_id: int, items: list[dict], delivery
 
 def quote_requisition(items: list[dict], delivery_address: dict) -> tuple[dict, Quote]:
     """The delivery address's snapshot and the lines priced for an institution (volume tiers), to it."""
-    pairs = [(item["sku_id"], item["quantity"]) for item in items]
-    if len({sku_id for sku_id, _ in pairs}) != len(pairs):
-        raise ValidationFailed("Each SKU may appear once.", code=checkout_codes.DUPLICATE_SKU,
-                               errors={"items": ["duplicate"]})
+    pairs = checkout.item_pairs(items)
     snapshot = addresses.delivery_snapshot(**delivery_address, field="delivery_address.region_code")
     return snapshot, price_items(pairs, destination_codes=addresses.snapshot_destination_codes(snapshot),
                                  channel="procurement")

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shop.accounts.services import get_user
-from shop.checkout import error_codes as checkout_codes
 from shop.checkout import services as checkout
 from shop.database import local_today
 from shop.errors import Conflict, NotFound, ShopError, ValidationFailed
@@ -58,14 +57,8 @@ def _validate(items: list[dict], delivery_address: dict, starts_on: dt.date, end
         raise ValidationFailed("The end date is before the start or more than a year after it.",
                                code=error_codes.INVALID_SCHEDULE, errors={"ends_on": ["Within a year of starts_on."]})
     snapshot, quote = quote_requisition(items, delivery_address)
-    # Stock and season are each period's business; the SKU and its quantity rules are checked now.
-    problems = quote.problems()
-    if any("unavailable" in p for p in problems.values()):
-        raise Conflict("Some items are not on sale.", code=checkout_codes.UNAVAILABLE,
-                       errors={str(k): v for k, v in problems.items()})
-    if any("quantity" in p for p in problems.values()):
-        raise ValidationFailed("Some quantities break the minimum or the case size.",
-                               code=checkout_codes.INVALID_QUANTITY, errors={str(k): v for k, v in problems.items()})
+    # Stock, season and delivery are each period's business; the SKU and its quantity rules are checked now.
+    checkout.check_lines(quote, address_field="delivery_address", checks=("unavailable", "quantity"))
     return snapshot
 
 
