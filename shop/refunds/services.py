@@ -107,8 +107,12 @@ def operator_refund(*, user, order_id: int, amount_fen: int, reason: str) -> Ref
         order = orders.get_order(user=user, order_id=order_id)
         if amount_fen > order.refundable_fen:
             raise _exceeds()
-        refund = _open(tx, order_id=order.id, shares=ledger.refundable_shares(order.id, amount_fen), kind="other",
-                       actor_id=user.id, reason=reason)
+        shares = ledger.refundable_shares(order.id, amount_fen)
+        if sum(share.amount_fen for share in shares) != amount_fen:
+            # A concurrent refund took part of it since the order was read: the shares were cut to what is left,
+            # and the operator asked for this amount, not less.
+            raise _exceeds()
+        refund = _open(tx, order_id=order.id, shares=shares, kind="other", actor_id=user.id, reason=reason)
     return load_refund(refund.id)
 
 
