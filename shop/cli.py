@@ -101,6 +101,14 @@ def run_standing_orders_command():
     click.echo(run_standing_orders())
 
 
+@shop_cli.command("close-campaigns")
+def close_campaigns_command():
+    """Close every pre-sale campaign whose order window has ended: succeeded or failed (and refunded)."""
+    from shop.presale.closing import close_due_campaigns
+
+    click.echo(close_due_campaigns())
+
+
 @shop_cli.command("send-outbox")
 def send_outbox():
     """Send pending notifications by SMTP (or keep them readable when SMTP is not configured)."""

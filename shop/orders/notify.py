@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 
 from shop.accounts.models import User
 from shop.extensions import db
 from shop.money import format_fen
 from shop.notifications.services import enqueue
 from shop.orders.models import Fulfillment, Order
-from shop.suppliers.models import SupplierMember
+from shop.suppliers import services as suppliers
 
 if TYPE_CHECKING:
     from shop.refunds.models import Refund
@@ -18,12 +17,6 @@ if TYPE_CHECKING:
 
 def _buyer(order: Order) -> User:
     return db.session.get(User, order.buyer_id)
-
-
-def _supplier_owners(supplier_ids: set[int]) -> list[tuple[int, User]]:
-    rows = db.session.execute(select(SupplierMember.supplier_id, User).join(User, User.id == SupplierMember.user_id)
-                              .where(SupplierMember.supplier_id.in_(supplier_ids), SupplierMember.role == "owner"))
-    return [(supplier_id, user) for supplier_id, user in rows]
 
 
 def order_paid(order: Order) -> None:
@@ -37,7 +30,7 @@ def order_paid(order: Order) -> None:
 def fulfillments_due(order: Order, *, why: str) -> None:
     """Each supplier of the order is told it may ship (paid, or accepted on terms)."""
     supplier_ids = {f.supplier_id for f in order.fulfillments}
-    for supplier_id, owner in _supplier_owners(supplier_ids):
+    for supplier_id, owner in suppliers.owners(supplier_ids=supplier_ids):
         enqueue(email=owner.email, user_id=owner.id, template="fulfillment_due", order_id=order.id,
                 subject=f"新订单 {order.number} 待发货 / New order to ship",
                 body=f"订单 {order.number} {why}，请在供货端查看并发货。")
@@ -51,7 +44,7 @@ def fulfillment_shipped(order: Order, fulfillment: Fulfillment) -> None:
 
 
 def refund_requested(order: Order, refund: Refund) -> None:
-    for _, owner in _supplier_owners({refund.supplier_id} if refund.supplier_id else set()):
+    for _, owner in suppliers.owners(supplier_ids={refund.supplier_id} if refund.supplier_id else set()):
         enqueue(email=owner.email, user_id=owner.id, template="refund_requested", order_id=order.id,
                 subject=f"订单 {order.number} 有退款申请 / Refund requested",
                 body=f"退款申请 {format_fen(refund.amount_fen)}：{refund.reason}")

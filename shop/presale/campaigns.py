@@ -64,15 +64,20 @@ def public_campaign(*, viewer, campaign_id: int) -> Campaign:
     return campaign
 
 
-def _managed_campaign(*, user, campaign_id: int) -> Campaign:
-    """The campaign, locked, when `user` is a manager (or owner) of its supplier: anyone else gets 404 (a staff
+def managed_campaign_id(*, user, campaign_id: int) -> int:
+    """The id, when `user` is a manager (or owner) of the campaign's supplier: anyone else gets 404 (a staff
     member 403 role_required)."""
     campaign = _campaign(campaign_id)
     try:
         suppliers.require_role(user=user, supplier_id=campaign.supplier_id, action="run_campaigns")
     except NotFound:
         raise NotFound("No such campaign.")
-    return locked_campaign(campaign_id)
+    return campaign.id
+
+
+def _managed_campaign(*, user, campaign_id: int) -> Campaign:
+    """The campaign, locked, for its supplier's managers (see managed_campaign_id)."""
+    return locked_campaign(managed_campaign_id(user=user, campaign_id=campaign_id))
 
 
 def record(campaign_id: int, type_: str, *, actor_id: int | None, from_status: str | None = None,

@@ -183,17 +183,17 @@ def _release_capacity(order_id: int) -> bool:
     return bool(released)
 
 
-def _cancel_pledge_order(tx: Transaction, order: Order, *, actor, reason: str, strict: bool) -> None:
+def cancel_pledge_order(tx: Transaction, order: Order, *, actor_id: int | None, reason: str, strict: bool) -> None:
     """The order cancelled (capacity back through the signal), everything paid refunded line by line, and any
     open PaymentIntent closed after commit (the cancellation pattern of shop.orders.cancellation)."""
     values = {"cancelled_at": utcnow()}
     if strict:
-        move_order(order, "cancelled", actor_id=actor.id, values=values, reason=reason)
-    elif not try_move_order(order, "cancelled", actor_id=actor.id, values=values, reason=reason):
+        move_order(order, "cancelled", actor_id=actor_id, values=values, reason=reason)
+    elif not try_move_order(order, "cancelled", actor_id=actor_id, values=values, reason=reason):
         return
     cancel_fulfillments(order)
     if order.paid_fen > 0:
-        refunds.open_cancellation_refund(tx, order_id=order.id, actor_id=actor.id)
+        refunds.open_cancellation_refund(tx, order_id=order.id, actor_id=actor_id)
     tx.after_commit(lambda order_id=order.id: payments.cancel_open_intents(order_id=order_id))
 
 
@@ -209,7 +209,7 @@ def withdraw(*, user, campaign_id: int, order_id: int) -> PledgeResult:
             raise _closed(campaign)
         if pledge_.status != "active":
             raise Conflict("This pledge was withdrawn or cancelled already.", code=error_codes.PLEDGE_RELEASED)
-        _cancel_pledge_order(tx, load_order(order_id), actor=user, reason="pledge withdrawn", strict=True)
+        cancel_pledge_order(tx, load_order(order_id), actor_id=user.id, reason="pledge withdrawn", strict=True)
     return _result(order_id, None)
 
 
@@ -224,7 +224,7 @@ def cancel_all_pledges(tx: Transaction, *, campaign: Campaign, actor) -> dict:
         order = load_order(pledge_.order_id)
         if campaign.default_promise == "double_deposit":
             penalty += min(order.paid_fen, order.deposit_fen)
-        _cancel_pledge_order(tx, order, actor=actor, reason="campaign cancelled by the supplier", strict=False)
+        cancel_pledge_order(tx, order, actor_id=actor.id, reason="campaign cancelled by the supplier", strict=False)
     return {"pledges_cancelled": len(active), "penalty_owed_fen": penalty}
 
 

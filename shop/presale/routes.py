@@ -7,7 +7,7 @@ from shop.checkout import error_codes as checkout_codes
 from shop.error_codes import ADMIN_ONLY, documents
 from shop.presale import campaigns as services
 from shop.presale import error_codes as codes
-from shop.presale import pledges
+from shop.presale import closing, pledges
 from shop.presale.schemas import (CampaignCreateSchema, CampaignEventSchema, CampaignPageSchema,
                                   CampaignQueryArgsSchema, CampaignSchema, CampaignUpdateSchema, PledgeCreateSchema,
                                   PledgeHeadersSchema, PledgeResultSchema, PledgeSchema, ReasonSchema)
@@ -71,6 +71,17 @@ class CampaignCancel(MethodView):
                                                    "cancelled and what it paid refunded.")
     def post(self, data, campaign_id):
         return services.cancel_campaign(user=authenticated_user(), campaign_id=campaign_id, **data)
+
+
+@blp.route("/campaigns/<int:campaign_id>/close")
+class CampaignClose(MethodView):
+    @documents(codes.WINDOW_OPEN, codes.ILLEGAL_CAMPAIGN_TRANSITION, codes.CAMPAIGN_STATE_CHANGED)
+    @blp.response(200, CampaignSchema, description="The lead supplier's managers, once the order window has ended "
+                                                   "(the job `flask shop close-campaigns` does it otherwise): unpaid "
+                                                   "pledges are cancelled; succeeded when the paid pledges reach the "
+                                                   "minimum, else failed and every pledge refunded.")
+    def post(self, campaign_id):
+        return closing.close_now(user=authenticated_user(), campaign_id=campaign_id)
 
 
 @blp.route("/campaigns/<int:campaign_id>/suspend")

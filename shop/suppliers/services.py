@@ -98,6 +98,17 @@ def supplier_names(*, supplier_ids) -> dict[int, str]:
     return dict(db.session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(ids))).all())
 
 
+def owners(*, supplier_ids) -> list[tuple[int, User]]:
+    """(supplier id, owner) of each supplier, in one query: who is told about the supplier's orders and campaigns."""
+    ids = set(supplier_ids)
+    if not ids:
+        return []
+    rows = db.session.execute(select(SupplierMember.supplier_id, User).join(User, User.id == SupplierMember.user_id)
+                              .where(SupplierMember.supplier_id.in_(ids), SupplierMember.role == "owner")
+                              .order_by(SupplierMember.supplier_id, User.id))
+    return [(supplier_id, user) for supplier_id, user in rows]
+
+
 def is_member(*, user, supplier_id: int) -> bool:
     """A read, in whatever transaction the caller has open."""
     return _member_role(user, supplier_id) is not None

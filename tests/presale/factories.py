@@ -68,3 +68,23 @@ def set_campaign(campaign_id: int, **values) -> None:
     """What the closing job (a later slice) or the clock would do: set columns directly."""
     db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values))
     db.session.commit()
+
+
+def paid_pledge(client, campaign_id: int, address_id: int, quantity: int = 1) -> int:
+    """A pledge whose deposit (or full price) the buyer has paid at localstripe; returns its order id."""
+    from shop.payments import services as payments
+    from tests.orders.factories import confirm_at_provider
+
+    response = pledge(client, campaign_id, address_id, quantity)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    order_id = response.json["order"]["id"]
+    confirm_at_provider(order_id)
+    assert payments.reconcile_order(order_id=order_id) in ("deposit_paid", "paid")
+    db.session.commit()
+    return order_id
+
+
+def end_window(campaign_id: int) -> None:
+    """The order window ended a minute ago (what the clock does)."""
+    now = utcnow()
+    set_campaign(campaign_id, opens_at=now - dt.timedelta(days=8), closes_at=now - dt.timedelta(minutes=1))
