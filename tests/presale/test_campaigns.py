@@ -12,7 +12,7 @@ from shop.suppliers.models import Supplier
 from tests.catalog.factories import make_product
 from tests.orders.factories import PRICE_A, anonymous, api_as, sku_of
 from tests.presale.factories import DEPOSIT_A, campaign_body, create_draft, open_campaign
-from tests.support import assert_problem, make_user
+from tests.support import assert_problem, count_statements, make_user
 
 
 def test_a_manager_creates_a_draft_with_the_default_promise(world):
@@ -152,3 +152,27 @@ def test_the_state_machine_is_data():
     assert all(not CAMPAIGN_TRANSITIONS[s] for s in ("failed", "completed", "cancelled"))
     campaign = Campaign(status="suspended", suspended_from="closed")
     assert campaign.can_move_to("closed") and not campaign.can_move_to("open")
+
+
+def test_listing_campaigns_costs_the_same_statements_for_one_or_nine(world):
+
+    def listing(client):
+        response = client.get("/api/v1/campaigns?limit=20")
+        assert response.status_code == 200, response.json
+        return len(response.json["items"])
+
+    open_campaign(world)
+    create_draft(world)  # the owner's own draft is listed for the owner only
+    owner, public = api_as(world.owner_a), anonymous()
+    listing(owner)  # the first request of a client also records its token's use
+    one_owner, seen = count_statements(lambda: listing(owner))
+    assert seen == 2
+    one_public, seen = count_statements(lambda: listing(public))
+    assert seen == 1
+    for _ in range(8):
+        open_campaign(world)
+    nine_owner, seen = count_statements(lambda: listing(owner))
+    assert seen == 10
+    nine_public, seen = count_statements(lambda: listing(public))
+    assert seen == 9
+    assert (nine_owner, nine_public) == (one_owner, one_public)
