@@ -95,3 +95,12 @@ def make_pledger(region_code: str):
     address = make_address(user)
     db.session.commit()
     return api_as(user), address.id
+
+
+def mark_institutional(order_id: int, organization_id: int) -> None:
+    """A pledge's order as an organisation's (institutions pledging through procurement is a later slice): set
+    the column directly, as set_campaign does."""
+    from shop.orders.models import Order
+
+    db.session.execute(update(Order).where(Order.id == order_id).values(organization_id=organization_id))
+    db.session.commit()
