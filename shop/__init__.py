@@ -82,6 +82,7 @@ BLUEPRINT_MODULES = (
     "shop.procurement.quota_routes",
     "shop.fapiao.routes",
     "shop.presale.routes",
+    "shop.presale.supply_routes",
 )
 
 

@@ -24,3 +24,10 @@ PER_BUYER_LIMIT = ErrorCode("per_buyer_limit", 409, "the buyer's pledges would e
 PLEDGE_RELEASED = ErrorCode("pledge_released", 409, "the pledge was withdrawn or cancelled already")
 # closing
 WINDOW_OPEN = ErrorCode("window_open", 409, "the order window has not ended yet; the campaign closes when it does")
+# supply
+SUPPLY_CLOSED = ErrorCode("supply_closed", 409, "supply is committed or withdrawn only while the campaign is a draft "
+                                                "or open and its order window has not ended")
+OTHER_DISTRICT = ErrorCode("other_district", 422, "the supplier is not registered in the lead supplier's district")
+SUPPLIER_NOT_APPROVED = ErrorCode("contributor_not_approved", 409, "only an approved supplier commits supply")
+DELIVERY_NOT_DUE = ErrorCode("delivery_not_due", 409, "deliveries are recorded once the campaign has succeeded")
+SUPPLY_CHANGED = ErrorCode("supply_changed", 409, "another request changed this commitment meanwhile")

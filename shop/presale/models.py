@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.database import UTCDateTime, string_enum, utcnow
@@ -34,6 +34,10 @@ ALLOCATION_POLICIES = ("pro_rata", "first_come", "institutions_first")
 DEFAULT_PROMISES = ("double_deposit", "refund_in_full")
 MAX_DEPOSIT_SHARE = (1, 5)  # 定金 at most 20% of the price (Civil Code art. 586)
 PLEDGE_STATUSES = ("active", "released")
+# Cooperatives commit supply while the campaign is being prepared or takes pledges; deliveries are recorded
+# once it has succeeded.
+SUPPLY_OPEN_STATUSES = ("draft", "open")
+DELIVERY_STATUSES = ("succeeded", "allocated", "fulfilling", "completed")
 
 
 class Campaign(db.Model):
@@ -126,3 +130,28 @@ class Pledge(db.Model):
     status: Mapped[str] = mapped_column(string_enum(*PLEDGE_STATUSES, name="pledge_status"), default="active")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class SupplyCommitment(db.Model):
+    """What one cooperative of the lead supplier's district promises to grow for a campaign, per grade, and what
+    it delivered. One row per (campaign, supplier, grade): committing again replaces the quantity."""
+
+    __tablename__ = "supply_commitment"
+    __table_args__ = (
+        # grade is '' (never NULL) when not graded, so the unique key holds on SQLite and PostgreSQL alike.
+        UniqueConstraint("campaign_id", "supplier_id", "grade"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("delivered_quantity >= 0", name="delivered_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"), index=True)
+    grade: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    quantity: Mapped[int] = mapped_column(Integer)  # units of the campaign's SKU
+    # May exceed quantity: a cooperative that delivered more did so, and the record says it.
+    delivered_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    note: Mapped[str] = mapped_column(String(255), default="")
+    committed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

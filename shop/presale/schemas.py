@@ -119,3 +119,75 @@ class PledgeResultSchema(Schema):
     order = fields.Nested(OrderSchema)
     payment = fields.Nested(PaymentWithSecretSchema, allow_none=True)
     payment_error = fields.String(allow_none=True)
+
+
+class SupplyCommitSchema(Schema):
+    supplier_id = Id(required=True, metadata={"description": "The committing cooperative: the caller is its manager "
+                                                             "or owner; the lead supplier's district"})
+    quantity = Quantity(required=True, metadata={"description": "Units of the campaign's SKU; replaces an earlier "
+                                                                "commitment of the same supplier and grade"})
+    grade = fields.String(load_default="", validate=validate.Length(max=20),
+                          metadata={"description": "e.g. 特级果 or 一级果; empty when not graded"})
+    note = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class SupplyDeliverySchema(Schema):
+    delivered_quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=1_000_000),
+                                        metadata={"description": "May exceed the commitment"})
+
+
+class SupplyCommitmentSchema(Schema):
+    id = fields.Integer()
+    campaign_id = fields.Integer()
+    supplier_id = fields.Integer()
+    grade = fields.String()
+    quantity = fields.Integer()
+    delivered_quantity = fields.Integer()
+    note = fields.String()
+    committed_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class _DemandByKindSchema(Schema):
+    kind = fields.String(metadata={"description": "shopper, or institution (an order of an organisation)"})
+    quantity = fields.Integer()
+    pledges = fields.Integer()
+
+
+class _DemandByRegionSchema(Schema):
+    region_code = fields.String(allow_none=True)
+    name = fields.String()
+    quantity = fields.Integer()
+    pledges = fields.Integer()
+
+
+class _SupplyBySupplierSchema(Schema):
+    supplier_id = fields.Integer()
+    name = fields.String()
+    grade = fields.String()
+    quantity = fields.Integer()
+    delivered_quantity = fields.Integer()
+
+
+class _PlanTotalsSchema(Schema):
+    demand = fields.Integer(metadata={"description": "Units of active pledges"})
+    pledges = fields.Integer()
+    minimum_quantity = fields.Integer()
+    capacity = fields.Integer()
+    gap_to_minimum = fields.Integer(metadata={"description": "max(minimum - demand, 0)"})
+    gap_to_capacity = fields.Integer(metadata={"description": "max(capacity - demand, 0)"})
+    committed = fields.Integer()
+    delivered = fields.Integer()
+    supply_minus_demand = fields.Integer()
+    cases_needed = fields.Integer(metadata={"description": "ceil(demand / case_size)"})
+
+
+class PlanSchema(Schema):
+    campaign_id = fields.Integer()
+    status = fields.String()
+    case_size = fields.Integer(metadata={"description": "The SKU's qty_step"})
+    totals = fields.Nested(_PlanTotalsSchema)
+    demand_by_kind = fields.List(fields.Nested(_DemandByKindSchema))
+    demand_by_region = fields.List(fields.Nested(_DemandByRegionSchema))
+    supply_by_supplier = fields.List(fields.Nested(_SupplyBySupplierSchema))

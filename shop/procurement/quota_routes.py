@@ -1,7 +1,5 @@
 """Province minimums, annual quotas (预留份额) and statements (对账单) of organisations."""
-import io
 
-from flask import send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,6 +12,7 @@ from shop.procurement.statement_schemas import (ProvinceQuotaMinimumPageSchema,
                                                 ProvinceQuotaMinimumSchema, ProvinceQuotaMinimumUpdateSchema,
                                                 QuotaFileSchema, QuotaPageSchema, QuotaSchema, StatementArgsSchema,
                                                 StatementSchema)
+from shop.spreadsheets import download
 
 blp = Blueprint("quotas", __name__, url_prefix="/api/v1",
                 description="Reserved shares of canteen food spending (预留份额) with their progress, province "
@@ -75,12 +74,6 @@ def _statement(args, organization_id):
     return statements.build_statement(viewer=authenticated_user(), organization_id=organization_id, **args)
 
 
-def _download(data: bytes, mimetype: str, name: str):
-    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @blp.route("/organizations/<int:organization_id>/statements")
 class Statement(MethodView):
     @documents(procurement_errors.INVALID_PERIOD)
@@ -106,7 +99,7 @@ class StatementWorkbook(MethodView):
     def get(self, args, organization_id):
         """The statement as an .xlsx workbook: the same figures as the JSON, for the same readers."""
         statement = _statement(args, organization_id)
-        return _download(statement_export.statement_xlsx(statement), statement_export.XLSX_MIMETYPE,
+        return download(statement_export.statement_xlsx(statement), statement_export.XLSX_MIMETYPE,
                          statement_export.filename(statement, "xlsx"))
 
 
@@ -119,5 +112,5 @@ class StatementCsv(MethodView):
     def get(self, args, organization_id):
         """The statement's orders as CSV: the same figures as the JSON, for the same readers."""
         statement = _statement(args, organization_id)
-        return _download(statement_export.statement_csv(statement), statement_export.CSV_MIMETYPE,
+        return download(statement_export.statement_csv(statement), statement_export.CSV_MIMETYPE,
                          statement_export.filename(statement, "csv"))

@@ -9,21 +9,17 @@ where a spreadsheet would read it as one (= + - @), so that opening the file run
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from shop.catalog.exporter import XLSX_MIMETYPE  # noqa: F401  (re-exported for the routes)
 from shop.database import SHOP_TIMEZONE
 from shop.money import fen_to_yuan
 from shop.procurement.quotas import percent
+from shop.spreadsheets import Sheet
 
 CSV_MIMETYPE = "text/csv"
-YUAN_FORMAT = "0.00"
-DATE_FORMAT = "yyyy-mm-dd"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # (key, header): a key ending in _fen is followed by its 元 column.
@@ -103,46 +99,19 @@ def _quota_rows(statement: dict) -> list[list]:
     return rows
 
 
-class _Sheet:
-    """A write-only sheet: strings are string cells (never formulas), 元 columns show two decimals, dates as
-    dates."""
-
-    def __init__(self, workbook: Workbook, title: str, headers: list[str]) -> None:
-        self.sheet = workbook.create_sheet(title)
-        self.yuan = {i for i, header in enumerate(headers) if header.endswith("(元 yuan)")}
-        self.sheet.freeze_panes = "A2"
-        bold = Font(bold=True)
-        self.append(headers, font=bold)
-
-    def append(self, values: list, *, font=None) -> None:
-        cells = []
-        for i, value in enumerate(values):
-            cell = WriteOnlyCell(self.sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"
-            elif isinstance(value, dt.date):
-                cell.number_format = DATE_FORMAT
-            if i in self.yuan:
-                cell.number_format = YUAN_FORMAT
-            if font:
-                cell.font = font
-            cells.append(cell)
-        self.sheet.append(cells)
-
-
 def statement_xlsx(statement: dict) -> bytes:
     workbook = Workbook(write_only=True)
     organization, period = statement["organization"], statement["period"]
     workbook.properties.title = f"{organization['name']} 对账单 {period['from']} – {period['to']}"
-    orders = _Sheet(workbook, "orders", _headers(ORDER_COLUMNS))
+    orders = Sheet(workbook, "orders", _headers(ORDER_COLUMNS))
     for row in _order_rows(statement):
         orders.append(row)
     orders.append(_total_order_row(statement))
     for name, (title, _, key_header, name_header) in BREAKDOWNS.items():
-        sheet = _Sheet(workbook, title, [key_header, name_header, *_headers(BREAKDOWN_COLUMNS)])
+        sheet = Sheet(workbook, title, [key_header, name_header, *_headers(BREAKDOWN_COLUMNS)])
         for row in _breakdown_rows(statement, name):
             sheet.append(row)
-    quota = _Sheet(workbook, "quota", _headers(QUOTA_COLUMNS))
+    quota = Sheet(workbook, "quota", _headers(QUOTA_COLUMNS))
     for row in _quota_rows(statement):
         quota.append(row)
     buffer = io.BytesIO()

@@ -88,3 +88,39 @@ def end_window(campaign_id: int) -> None:
     """The order window ended a minute ago (what the clock does)."""
     now = utcnow()
     set_campaign(campaign_id, opens_at=now - dt.timedelta(days=8), closes_at=now - dt.timedelta(minutes=1))
+
+
+def make_cooperative(world, *, district_code: str = "500237", name: str = "巫山曲尺乡脆李合作社", **fields):
+    """(owner, supplier id) of another approved cooperative, by default in supplier A's district (巫山县): the
+    world has one supplier per district."""
+    from tests.suppliers.factories import make_supplier
+    from tests.support import make_user
+
+    owner = make_user(display_name=f"{name}理事长")
+    supplier = make_supplier(owner, name=name, district_code=district_code, **fields)
+    return owner, supplier.id
+
+
+def commit_supply(client, campaign_id: int, supplier_id: int, quantity, **fields):
+    return client.post(f"/api/v1/campaigns/{campaign_id}/supply",
+                       json={"supplier_id": supplier_id, "quantity": quantity, **fields})
+
+
+def make_pledger(region_code: str):
+    """(client, address id) of a shopper whose home region is `region_code` (the region their pledges count for)."""
+    from tests.orders.factories import make_address
+    from tests.support import make_user
+
+    user = make_user(home_region_code=region_code)
+    address = make_address(user)
+    db.session.commit()
+    return api_as(user), address.id
+
+
+def mark_institutional(order_id: int, organization_id: int) -> None:
+    """A pledge's order as an organisation's (institutions pledging through procurement is a later slice): set
+    the column directly, as set_campaign does."""
+    from shop.orders.models import Order
+
+    db.session.execute(update(Order).where(Order.id == order_id).values(organization_id=organization_id))
+    db.session.commit()
