@@ -67,6 +67,10 @@ class Config:
     STRIPE_PAYMENT_METHOD_TYPES = [t for t in os.environ.get("STRIPE_PAYMENT_METHOD_TYPES", "card").split(",") if t]
     UNPAID_ORDER_TTL_MINUTES = int(os.environ.get("UNPAID_ORDER_TTL_MINUTES", 30))
     AUTO_CONFIRM_DAYS = int(os.environ.get("AUTO_CONFIRM_DAYS", 10))
+    # Pre-sale: days a buyer has to pay the balance after allocation (the supplier may set 1-30 per campaign),
+    # and hours a top-up (units of forfeited pledges offered to a pledge that got less) stays open.
+    PRESALE_BALANCE_DAYS = int(os.environ.get("PRESALE_BALANCE_DAYS", 7))
+    PRESALE_TOP_UP_HOURS = int(os.environ.get("PRESALE_TOP_UP_HOURS", 48))
     MAX_UNPAID_ORDERS = int(os.environ.get("MAX_UNPAID_ORDERS", 10))  # per buyer: unpaid orders hold stock
     # Orders paid by bank transfer are not capped by a card charge; 64-bit money columns hold far more.
     MAX_TRANSFER_ORDER_FEN = int(os.environ.get("MAX_TRANSFER_ORDER_FEN", 5_000_000_000))  # 5,000 万元

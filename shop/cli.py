@@ -109,6 +109,15 @@ def close_campaigns_command():
     click.echo(close_due_campaigns())
 
 
+@shop_cli.command("settle-campaigns")
+def settle_campaigns_command():
+    """Pre-sale campaigns after allocation: forfeit balances unpaid past their deadline (定金 kept), offer the
+    freed units to waiting pledges, and complete campaigns whose orders are all done."""
+    from shop.presale.balances import settle_campaigns
+
+    click.echo(settle_campaigns())
+
+
 @shop_cli.command("send-outbox")
 def send_outbox():
     """Send pending notifications by SMTP (or keep them readable when SMTP is not configured)."""

@@ -21,6 +21,9 @@ INVOICE_SETTLED = "invoice_settled"
 # Procurement: the approval step of a requisition (its moves record approved / rejected with the comment).
 APPROVAL_REQUESTED = "approval_requested"
 STOCK_RESERVED = "stock_reserved"
+# Pre-sale: a line cut to the units a short harvest allotted it; a 定金 kept because the balance was not paid.
+QUANTITY_REDUCED = "quantity_reduced"
+DEPOSIT_FORFEITED = "deposit_forfeited"
 REFUND_REQUESTED = "refund_requested"
 REFUND_APPROVED = "refund_approved"
 REFUND_REJECTED = "refund_rejected"
@@ -90,3 +93,13 @@ def refund_part_failed(order_id: int, *, refund_id: int, part_id: int, amount_fe
 def refund_transfer_recorded(order_id: int, *, actor_id: int, refund_id: int, part_id: int, reference: str) -> None:
     record(order_id, REFUND_TRANSFER_RECORDED, actor_id=actor_id, refund_id=refund_id, part_id=part_id,
            reference=reference)
+
+
+def quantity_reduced(order_id: int, *, order_line_id: int, from_quantity: int, to_quantity: int, reason: str,
+                     actor_id: int | None) -> None:
+    record(order_id, QUANTITY_REDUCED, actor_id=actor_id, order_line_id=order_line_id, from_quantity=from_quantity,
+           to_quantity=to_quantity, reason=reason)
+
+
+def deposit_forfeited(order_id: int, *, amount_fen: int) -> None:
+    record(order_id, DEPOSIT_FORFEITED, amount_fen=amount_fen)

@@ -8,6 +8,10 @@ and the rows add up to the order's totals.
 Everything here runs in the caller's transaction. The order row is updated first with a conditional UPDATE:
 that is the check (never more than the total, never more than paid) and the lock that serialises the
 concurrent payments and refunds of one order, so the item rows read after it are current.
+
+Limits are net of refunds: what an item holds (paid - refunded) never exceeds its total, and a refund never
+exceeds what was paid. So an order can shrink after a refund (a pre-sale pledge cut to its allocation) and
+then take its balance up to the smaller total.
 """
 from __future__ import annotations
 
@@ -59,11 +63,11 @@ def _spread(items: list[_Item], amount_fen: int, weights: list[int]) -> list[Sha
     return [Share(item.fulfillment_id, item.order_line_id, share) for item, share in zip(items, shares) if share]
 
 
-# (item kind, what) → (the column that counts it, the column it may not exceed)
+# (item kind, what) → (the column that counts it, the amount it may not exceed)
 _COLUMNS = {
-    ("line", "paid"): (OrderLine.paid_fen, OrderLine.line_total_fen),
+    ("line", "paid"): (OrderLine.paid_fen, OrderLine.line_total_fen + OrderLine.refunded_fen),
     ("line", "refunded"): (OrderLine.refunded_fen, OrderLine.paid_fen),
-    ("shipping", "paid"): (Fulfillment.shipping_paid_fen, Fulfillment.shipping_fen),
+    ("shipping", "paid"): (Fulfillment.shipping_paid_fen, Fulfillment.shipping_fen + Fulfillment.shipping_refunded_fen),
     ("shipping", "refunded"): (Fulfillment.shipping_refunded_fen, Fulfillment.shipping_paid_fen),
 }
 
@@ -93,11 +97,12 @@ class LedgerConflict(Exception):
 def record_payment(order_id: int, amount_fen: int) -> list[Share] | None:
     """Count a payment as paid, spread over what is unpaid. None (and nothing written) when it would take the
     order past its total."""
-    if db.session.execute(update(Order).where(Order.id == order_id, Order.paid_fen + amount_fen <= Order.total_fen)
+    if db.session.execute(update(Order).where(Order.id == order_id,
+                                              Order.paid_fen - Order.refunded_fen + amount_fen <= Order.total_fen)
                           .values(paid_fen=Order.paid_fen + amount_fen)).rowcount != 1:
         return None
     items = _items(order_id)
-    shares = _spread(items, amount_fen, [i.total_fen - i.paid_fen for i in items])
+    shares = _spread(items, amount_fen, [i.total_fen - (i.paid_fen - i.refunded_fen) for i in items])
     for share in shares:
         if not _add(share, "paid"):
             raise LedgerConflict(f"order {order_id}: item refused its payment share")
@@ -109,6 +114,19 @@ def refundable_shares(order_id: int, amount_fen: int | None = None) -> list[Shar
     items = _items(order_id)
     weights = [i.paid_fen - i.refunded_fen for i in items]
     return _spread(items, sum(weights) if amount_fen is None else min(amount_fen, sum(weights)), weights)
+
+
+def line_first_shares(order_id: int, order_line_id: int, amount_fen: int, *, quantity: int) -> list[Share]:
+    """`amount_fen` taken from one line's net paid first (as `quantity` units), the rest from the order's other
+    items by what each holds: a pre-sale shortfall gives back the deposit of the units not allotted, which the
+    deposit payment had spread over the line and the shipping. At most what the order holds."""
+    items = _items(order_id)
+    line = next(item for item in items if item.order_line_id == order_line_id)
+    take = min(amount_fen, line.paid_fen - line.refunded_fen)
+    shares = [Share(line.fulfillment_id, order_line_id, take, quantity)] if take else []
+    others = [item for item in items if item is not line]
+    weights = [item.paid_fen - item.refunded_fen for item in others]
+    return shares + _spread(others, min(amount_fen - take, sum(weights)), weights)
 
 
 def reserve_refund(order_id: int, shares: list[Share]) -> bool:

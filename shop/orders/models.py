@@ -44,7 +44,8 @@ class Order(db.Model):
         UniqueConstraint("buyer_id", "idempotency_key"),
         CheckConstraint("total_fen = subtotal_fen + shipping_fen - discount_fen", name="total_adds_up"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refund_within_paid"),
-        CheckConstraint("paid_fen >= 0 AND paid_fen <= total_fen", name="paid_within_total"),
+        # Net of refunds: a pre-sale order shrinks to its allocation after the unallocated deposit went back.
+        CheckConstraint("paid_fen >= 0 AND paid_fen - refunded_fen <= total_fen", name="paid_within_total"),
         CheckConstraint("deposit_fen >= 0 AND deposit_fen <= total_fen", name="deposit_within_total"),
         Index("ix_order_buyer_id_id", "buyer_id", "id"),
         Index("ix_order_status_expires_at", "status", "expires_at"),
@@ -103,13 +104,18 @@ class Order(db.Model):
                                                      for f in self.fulfillments)
 
     @property
-    def refundable_fen(self) -> int:
+    def net_paid_fen(self) -> int:
+        """What the order holds of its buyer's money: paid minus refunded. Payment plans count this."""
         return self.paid_fen - self.refunded_fen
+
+    @property
+    def refundable_fen(self) -> int:
+        return self.net_paid_fen
 
     @property
     def due_fen(self) -> int:
         """What is still to be paid (a cancelled order owes nothing)."""
-        return 0 if self.status in ("cancelled", "rejected") else self.total_fen - self.paid_fen
+        return 0 if self.status in ("cancelled", "rejected") else self.total_fen - self.net_paid_fen
 
     @property
     def refund_status(self) -> str:
@@ -125,7 +131,8 @@ class Fulfillment(db.Model):
     __table_args__ = (
         UniqueConstraint("order_id", "supplier_id"),
         Index("ix_fulfillment_supplier_id_id", "supplier_id", "id"),
-        CheckConstraint("shipping_paid_fen >= 0 AND shipping_paid_fen <= shipping_fen", name="shipping_paid_within"),
+        CheckConstraint("shipping_paid_fen >= 0 AND shipping_paid_fen - shipping_refunded_fen <= shipping_fen",
+                        name="shipping_paid_within"),
         CheckConstraint("shipping_refunded_fen >= 0 AND shipping_refunded_fen <= shipping_paid_fen",
                         name="shipping_refund_within_paid"),
     )
@@ -160,7 +167,7 @@ class OrderLine(db.Model):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("line_total_fen = unit_price_fen * quantity", name="line_total_adds_up"),
-        CheckConstraint("paid_fen >= 0 AND paid_fen <= line_total_fen", name="paid_within_line"),
+        CheckConstraint("paid_fen >= 0 AND paid_fen - refunded_fen <= line_total_fen", name="paid_within_line"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refund_within_line"),
     )
 

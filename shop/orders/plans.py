@@ -59,19 +59,20 @@ def parts(plan: str, *, total_fen: int, deposit_fen: int) -> list[tuple[Part, in
 
 
 def due_part(order) -> DuePart | None:
-    """The part now being paid, or None when the order is paid in full or is not payable."""
+    """The part now being paid, or None when the order is paid in full or is not payable. Counted net of
+    refunds: a pledge cut to its allocation (its unallocated deposit refunded) owes the smaller balance."""
     if not is_payable(order):
         return None
     end = 0
     for part, amount in parts(order.payment_plan, total_fen=order.total_fen, deposit_fen=order.deposit_fen):
         end += amount
-        if order.paid_fen < end:
-            return DuePart(part=part, amount_fen=amount, due_fen=end - order.paid_fen, end_fen=end)
+        if order.net_paid_fen < end:
+            return DuePart(part=part, amount_fen=amount, due_fen=end - order.net_paid_fen, end_fen=end)
     return None
 
 
 def status_after(order, paid_fen: int) -> str | None:
-    """The status the plan gives an order once `paid_fen` is paid (None: no part is complete yet)."""
+    """The status the plan gives an order once it holds `paid_fen` net of refunds (None: no part is complete)."""
     reached, end = None, 0
     for part, amount in parts(order.payment_plan, total_fen=order.total_fen, deposit_fen=order.deposit_fen):
         end += amount

@@ -28,6 +28,14 @@ def load_order(order_id: int) -> Order | None:
     return db.session.scalar(order_query().where(Order.id == order_id).execution_options(populate_existing=True))
 
 
+def load_orders(order_ids) -> list[Order]:
+    """Several orders as load_order reads one, in one query per relation."""
+    if not order_ids:
+        return []
+    return list(db.session.scalars(order_query().where(Order.id.in_(list(order_ids))).order_by(Order.id)
+                                   .execution_options(populate_existing=True)))
+
+
 def get_order(*, user, order_id: int) -> Order:
     """The buyer's own order (platform admins see all); anyone else's answers 404."""
     order = db.session.scalar(order_query().where(Order.id == order_id))
@@ -84,6 +92,26 @@ def cancel_fulfillments(order: Order) -> None:
     fulfillments_cancelled.send(order.id)  # e.g. their fapiao requests lapse: nothing is sold, nothing invoiced
 
 
+def reduce_line(order: Order, *, order_line_id: int, quantity: int, deposit_fen: int, reason: str,
+                actor_id: int | None) -> None:
+    """Cut one line to `quantity` units (in the caller's unit of work): the line, its fulfilment's subtotal and
+    the order's subtotal and total shrink by the units' price, and the deposit becomes `deposit_fen`. What the
+    order holds of those units must have been refunded first (the net limits refuse it otherwise)."""
+    line = next(line for line in order.lines if line.id == order_line_id)
+    if not 0 < quantity <= line.quantity:
+        raise ValueError(f"order line {order_line_id}: cannot cut {line.quantity} units to {quantity}")
+    cut_fen = line.unit_price_fen * (line.quantity - quantity)
+    db.session.execute(update(OrderLine).where(OrderLine.id == line.id)
+                       .values(quantity=quantity, line_total_fen=OrderLine.unit_price_fen * quantity))
+    db.session.execute(update(Fulfillment).where(Fulfillment.id == line.fulfillment_id)
+                       .values(subtotal_fen=Fulfillment.subtotal_fen - cut_fen))
+    db.session.execute(update(Order).where(Order.id == order.id)
+                       .values(subtotal_fen=Order.subtotal_fen - cut_fen, total_fen=Order.total_fen - cut_fen,
+                               deposit_fen=deposit_fen))
+    events.quantity_reduced(order.id, order_line_id=line.id, from_quantity=line.quantity, to_quantity=quantity,
+                            reason=reason, actor_id=actor_id)
+
+
 def expire_order(*, order: Order) -> bool:
     """Jobs: cancel an unpaid order whose reservation ran out (in the caller's transaction); False if it was
     paid or moved meanwhile."""
@@ -115,7 +143,7 @@ def record_payment(*, order_id: int, amount_fen: int, payment_id: int, source: s
         db.session.execute(update(Order).where(Order.id == order.id).values(paid_at=utcnow()))
         events.invoice_settled(order.id, payment_id=payment_id, amount_fen=order.paid_fen)
         return "paid"
-    target = plans.status_after(order, order.paid_fen)
+    target = plans.status_after(order, order.net_paid_fen)
     if target is None or target == order.status:
         return "partly_paid"
     values = {"paid_at": utcnow()} if target == "paid" else {}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.database import UTCDateTime, string_enum, utcnow
@@ -33,7 +33,10 @@ ALLOCATION_POLICIES = ("pro_rata", "first_come", "institutions_first")
 # (Civil Code art. 587); a full prepayment is not a 定金 and is refunded in full, nothing more.
 DEFAULT_PROMISES = ("double_deposit", "refund_in_full")
 MAX_DEPOSIT_SHARE = (1, 5)  # 定金 at most 20% of the price (Civil Code art. 586)
-PLEDGE_STATUSES = ("active", "released")
+# released: withdrawn, expired unpaid, cancelled (with its refund) or allotted nothing; forfeited: its balance
+# was not paid by the deadline, so its 定金 stays with the supplier.
+PLEDGE_STATUSES = ("active", "released", "forfeited")
+PLEDGE_KINDS = ("pledge", "top_up")  # top_up: units of forfeited pledges offered to a pledge that got less
 # Cooperatives commit supply while the campaign is being prepared or takes pledges; deliveries are recorded
 # once it has succeeded.
 SUPPLY_OPEN_STATUSES = ("draft", "open")
@@ -78,6 +81,9 @@ class Campaign(db.Model):
     status: Mapped[str] = mapped_column(string_enum(*CAMPAIGN_STATUSES, name="campaign_status"), default="draft")
     suspended_from: Mapped[str | None] = mapped_column(String(32))  # the state a reinstatement returns to
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    harvested_quantity: Mapped[int | None] = mapped_column(Integer)  # entered by the supplier at allocation
+    allocated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    balance_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # unpaid balances forfeit after it
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -119,6 +125,8 @@ class Pledge(db.Model):
     __tablename__ = "pledge"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("allocated_quantity IS NULL OR (allocated_quantity >= 0 AND allocated_quantity <= quantity)",
+                        name="allocated_within_pledged"),
         Index("ix_pledge_campaign_buyer_status", "campaign_id", "buyer_id", "status"),
     )
 
@@ -128,6 +136,13 @@ class Pledge(db.Model):
     buyer_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(string_enum(*PLEDGE_STATUSES, name="pledge_status"), default="active")
+    kind: Mapped[str] = mapped_column(string_enum(*PLEDGE_KINDS, name="pledge_kind"), default="pledge",
+                                      server_default="pledge")
+    parent_pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledge.id"))  # the pledge a top_up completes
+    # What the allocation gave it (None until the campaign is allocated) and why, for the buyer's screen.
+    allocated_quantity: Mapped[int | None] = mapped_column(Integer)
+    allocation_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    allocation_refund_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

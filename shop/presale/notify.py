@@ -33,3 +33,37 @@ def campaign_failed(campaign: Campaign, pledges: list[Pledge], *, demand: int) -
     _tell_supplier(campaign, template="campaign_failed", subject=f"预售「{campaign.title}」未成团 / Failed",
                    body=f"已付款的预订共 {demand} 件，未达到起订量 {campaign.minimum_quantity} 件；"
                         f"所有预订已取消并退款。")
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen / 100:.2f}"
+
+
+def pledges_allocated(campaign: Campaign, results: list) -> None:
+    """Each buyer learns what the harvest gave their pledge, what goes back, and the balance and its deadline."""
+    due = f"{campaign.balance_due_at:%Y-%m-%d %H:%M} UTC" if campaign.balance_due_at else ""
+    for pledge, row in results:
+        if row.allocated == 0:
+            body = f"实际产量不足，您预订的 {row.pledged} 件未能分配，订单已取消，已付 {_yuan(row.refund_fen)} 元将原路退回。"
+        else:
+            body = f"您预订的 {row.pledged} 件分配到 {row.allocated} 件（{row.reason}）。"
+            if row.refund_fen:
+                body += f"未分配部分的 {_yuan(row.refund_fen)} 元将原路退回。"
+            if row.balance_fen:
+                body += f"请在 {due} 前支付尾款 {_yuan(row.balance_fen)} 元，逾期定金不退。"
+        buyer = get_user(user_id=pledge.buyer_id)
+        enqueue(email=buyer.email, user_id=buyer.id, template="pledge_allocated", order_id=pledge.order_id,
+                subject=f"预售「{campaign.title}」分配结果 / Allocation", body=body)
+    _tell_supplier(campaign, template="campaign_allocated", subject=f"预售「{campaign.title}」已分配 / Allocated",
+                   body=f"实际产量 {campaign.harvested_quantity} 件已分配给 {len(results)} 个预订。")
+
+
+def deposit_forfeited(campaign: Campaign, pledge: Pledge, *, amount_fen: int) -> None:
+    _tell_buyers([pledge], template="deposit_forfeited", subject=f"预售「{campaign.title}」尾款逾期 / Balance unpaid",
+                 body=f"尾款未在截止时间前支付，订单已取消，定金 {_yuan(amount_fen)} 元按约定不予退还。")
+
+
+def top_up_offered(campaign: Campaign, pledge: Pledge, *, hours: int) -> None:
+    """`pledge` is the top-up: its order asks for the offered units at the campaign's price."""
+    _tell_buyers([pledge], template="top_up_offered", subject=f"预售「{campaign.title}」补货 / More units for you",
+                 body="有其他买家放弃了份额：可为您补足 {quantity} 件，" + f"请在 {hours} 小时内付款，逾期自动取消。")

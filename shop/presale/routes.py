@@ -7,8 +7,8 @@ from shop.checkout import error_codes as checkout_codes
 from shop.error_codes import ADMIN_ONLY, documents
 from shop.presale import campaigns as services
 from shop.presale import error_codes as codes
-from shop.presale import closing, pledges
-from shop.presale.schemas import (CampaignCreateSchema, CampaignEventSchema, CampaignPageSchema,
+from shop.presale import closing, harvest, pledges
+from shop.presale.schemas import (AllocateSchema, AllocationSchema, CampaignCreateSchema, CampaignEventSchema, CampaignPageSchema,
                                   CampaignQueryArgsSchema, CampaignSchema, CampaignUpdateSchema, PledgeCreateSchema,
                                   PledgeHeadersSchema, PledgeResultSchema, PledgeSchema, ReasonSchema)
 
@@ -82,6 +82,28 @@ class CampaignClose(MethodView):
                                                    "minimum, else failed and every pledge refunded.")
     def post(self, campaign_id):
         return closing.close_now(user=authenticated_user(), campaign_id=campaign_id)
+
+
+@blp.route("/campaigns/<int:campaign_id>/allocate")
+class CampaignAllocate(MethodView):
+    @documents(codes.ILLEGAL_CAMPAIGN_TRANSITION, codes.CAMPAIGN_STATE_CHANGED)
+    @blp.arguments(AllocateSchema)
+    @blp.response(200, AllocationSchema, description="The lead supplier's managers, once the campaign succeeded: the "
+                                                     "harvest is shared in whole units under the campaign's policy "
+                                                     "(all filled when it covers demand); the deposit of units not "
+                                                     "allotted is refunded, each order cut to its allotment and its "
+                                                     "balance asked by balance_due_at. Reproducible: the same pledges "
+                                                     "and harvest give the same result.")
+    def post(self, data, campaign_id):
+        return harvest.allocate_harvest(user=authenticated_user(), campaign_id=campaign_id, **data)
+
+
+@blp.route("/campaigns/<int:campaign_id>/allocation")
+class CampaignAllocation(MethodView):
+    @blp.response(200, AllocationSchema, description="The lead supplier's managers: each pledge's allotment, reason, "
+                                                     "refund and the balance it still owes.")
+    def get(self, campaign_id):
+        return harvest.view_allocation(user=authenticated_user(), campaign_id=campaign_id)
 
 
 @blp.route("/campaigns/<int:campaign_id>/suspend")

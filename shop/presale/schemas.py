@@ -33,6 +33,10 @@ class CampaignSchema(Schema):
     status = fields.String()
     suspended_from = fields.String(allow_none=True)
     status_reason = fields.String()
+    harvested_quantity = fields.Integer(allow_none=True, metadata={"description": "Entered at allocation"})
+    allocated_at = fields.DateTime(allow_none=True)
+    balance_due_at = fields.DateTime(allow_none=True, metadata={
+        "description": "Balances unpaid by then are forfeited (定金 kept); null when none is asked"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -109,7 +113,15 @@ class PledgeSchema(Schema):
     campaign_id = fields.Integer()
     order_id = fields.Integer()
     quantity = fields.Integer()
-    status = fields.String(metadata={"description": "active (holds capacity) or released"})
+    status = fields.String(metadata={"description": "active (holds capacity), released, or forfeited (balance "
+                                                    "unpaid by the deadline: the 定金 is kept)"})
+    kind = fields.String(metadata={"description": "pledge, or top_up: units of forfeited pledges offered to this "
+                                                  "buyer's pledge that got less (parent_pledge_id)"})
+    parent_pledge_id = fields.Integer(allow_none=True)
+    allocated_quantity = fields.Integer(allow_none=True, metadata={"description": "null until allocation"})
+    allocation_reason = fields.String()
+    allocation_refund_fen = fields.Integer(metadata={"description": "What allocation gave back for units not "
+                                                                    "allotted"})
     created_at = fields.DateTime()
     released_at = fields.DateTime(allow_none=True)
 
@@ -191,3 +203,27 @@ class PlanSchema(Schema):
     demand_by_kind = fields.List(fields.Nested(_DemandByKindSchema))
     demand_by_region = fields.List(fields.Nested(_DemandByRegionSchema))
     supply_by_supplier = fields.List(fields.Nested(_SupplyBySupplierSchema))
+
+
+class AllocateSchema(Schema):
+    harvested_quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000),
+                                        metadata={"description": "Units of the campaign's SKU harvested for it"})
+    balance_days = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=30), metadata={
+        "description": "Days to pay the balance (default PRESALE_BALANCE_DAYS, 7)"})
+
+
+class _PledgeAllocationSchema(Schema):
+    pledge_id = fields.Integer()
+    order_id = fields.Integer()
+    order_number = fields.String()
+    institution = fields.Boolean()
+    pledged = fields.Integer()
+    allocated = fields.Integer()
+    reason = fields.String(metadata={"description": "Why this pledge got what it got"})
+    refund_fen = fields.Integer(metadata={"description": "Deposit (or prepayment) given back for units not allotted"})
+    balance_fen = fields.Integer(metadata={"description": "What the order still owes now"})
+
+
+class AllocationSchema(Schema):
+    campaign = fields.Nested(CampaignSchema)
+    pledges = fields.List(fields.Nested(_PledgeAllocationSchema))

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.database import UTCDateTime, string_enum, utcnow
 from shop.extensions import db
 
-REFUND_KINDS = ("cancellation", "no_reason_return", "quality_claim", "other")
+# harvest_shortfall: the deposit (or prepayment) of pre-sale units the harvest could not fill; no penalty.
+REFUND_KINDS = ("cancellation", "no_reason_return", "quality_claim", "harvest_shortfall", "other")
 REFUND_STATUSES = ("requested", "rejected", "approved", "processing", "awaiting_transfer", "succeeded", "failed")
 # requested: a buyer asked, the supplier decides. approved: the amount is reserved on the order, its lines and
 # its payments. processing: one worker is moving the money. awaiting_transfer: the card parts went back, an

@@ -92,6 +92,17 @@ def open_cancellation_refund(tx: Transaction, *, order_id: int, actor_id: int | 
                  reason="order cancelled before shipment")
 
 
+def open_shortfall_refund(tx: Transaction, *, order_id: int, order_line_id: int, units: int, amount_fen: int,
+                          actor_id: int | None) -> Refund:
+    """A short harvest: the deposit (or prepayment) of `units` not allotted to a pre-sale line goes back, from
+    that line first (see ledger.line_first_shares). Raises 409 if the order does not hold that much."""
+    shares = ledger.line_first_shares(order_id, order_line_id, amount_fen, quantity=units)
+    if sum(share.amount_fen for share in shares) != amount_fen:
+        raise _exceeds()
+    return _open(tx, order_id=order_id, shares=shares, kind="harvest_shortfall", actor_id=actor_id,
+                 reason=f"harvest short: {units} pledged units not allotted")
+
+
 def refund_payment(tx: Transaction, *, order_id: int, payment_id: int, amount_fen: int, reason: str) -> Refund:
     """Give one payment's money back (a payment that arrived after cancellation), spread over the order."""
     return _open(tx, order_id=order_id, shares=ledger.refundable_shares(order_id, amount_fen), kind="other",

@@ -125,8 +125,11 @@ def stock_of(sku_id: int) -> int:
 
 
 def load_order(order_id: int) -> Order:
+    """The order with its lines and fulfilments, read fresh."""
+    from shop.orders.services import load_order as load
+
     db.session.expire_all()
-    return db.session.get(Order, order_id)
+    return load(order_id)
 
 
 def count(model, *where) -> int:

@@ -124,3 +124,49 @@ def mark_institutional(order_id: int, organization_id: int) -> None:
 
     db.session.execute(update(Order).where(Order.id == order_id).values(organization_id=organization_id))
     db.session.commit()
+
+
+def succeeded_campaign(app, world, make_buyer, quantities, *, institutional=(), **overrides):
+    """A campaign closed as succeeded with one paid pledge per quantity, each by a buyer of its own (in that
+    order, so first come is the list's order). Returns (campaign id, [(client, order id)])."""
+    from shop.presale.closing import close_due_campaigns
+
+    campaign = open_campaign(world, minimum_quantity=1, capacity=max(sum(quantities), 1), **overrides)
+    organization_id = _organization_id() if institutional else None
+    pledgers = []
+    for index, quantity in enumerate(quantities):
+        buyer = make_buyer()
+        client = buyer.client(app)
+        order_id = paid_pledge(client, campaign["id"], buyer.address_id, quantity)
+        if index in institutional:
+            mark_institutional(order_id, organization_id)
+        pledgers.append((client, order_id))
+    end_window(campaign["id"])
+    assert close_due_campaigns() == {"succeeded": 1}
+    return campaign["id"], pledgers
+
+
+def _organization_id() -> int:
+    from tests.procurement.factories import make_organization
+
+    organization_id = make_organization().id
+    db.session.commit()
+    return organization_id
+
+
+def allocate(world, campaign_id: int, harvested: int, client=None, **extra):
+    client = client or api_as(world.owner_a)
+    return client.post(f"/api/v1/campaigns/{campaign_id}/allocate", json={"harvested_quantity": harvested, **extra})
+
+
+def pay_due_part(client, order_id: int) -> str:
+    """The buyer pays what the order asks now (a balance, a top-up) at localstripe; returns the order's status."""
+    from shop.payments import services as payments
+    from tests.orders.factories import confirm_intent
+
+    response = client.post(f"/api/v1/orders/{order_id}/payment")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert confirm_intent(response.json["provider_ref"]).status == "succeeded"
+    outcome = payments.reconcile_order(order_id=order_id)
+    db.session.commit()
+    return outcome
