@@ -170,3 +170,22 @@ def pay_due_part(client, order_id: int) -> str:
     outcome = payments.reconcile_order(order_id=order_id)
     db.session.commit()
     return outcome
+
+
+def told(template: str) -> list[int]:
+    """Who got a message of this template (user ids, sorted, one per message)."""
+    from shop.notifications.models import OutboxMessage
+
+    try:
+        return sorted(db.session.scalars(select(OutboxMessage.recipient_user_id)
+                                         .where(OutboxMessage.template == template)))
+    finally:
+        db.session.commit()
+
+
+def set_order_expiry(order_id: int, expires_at) -> None:
+    """What the clock does to an unpaid order's reservation."""
+    from shop.orders.models import Order
+
+    db.session.execute(update(Order).where(Order.id == order_id).values(expires_at=expires_at))
+    db.session.commit()

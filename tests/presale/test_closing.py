@@ -2,25 +2,13 @@
 a failed campaign refunds every deposit exactly once, even when two workers run the job together."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from shop.extensions import db
-from shop.notifications.models import OutboxMessage
 from shop.presale.closing import close_due_campaigns
 from shop.refunds.models import Refund
 from tests.orders.factories import api_as, count, load_order
 from tests.payments.conftest import in_app_context, run_together
 from tests.presale.factories import (DEPOSIT_A, active_pledged, campaign_row, end_window, open_campaign, paid_pledge,
-                                     pledge)
+                                     pledge, told)
 from tests.support import assert_problem
-
-
-def _told(template: str) -> list[int]:
-    try:
-        return sorted(db.session.scalars(select(OutboxMessage.recipient_user_id)
-                                         .where(OutboxMessage.template == template)))
-    finally:
-        db.session.commit()
 
 
 def _events(world, campaign_id: int) -> list[tuple]:
@@ -44,7 +32,7 @@ def test_the_paid_pledges_reaching_the_minimum_succeed_and_unpaid_ones_are_cance
     assert load_order(unpaid).status == "cancelled" and load_order(unpaid).paid_fen == 0
     assert [load_order(i).status for i in (first, second)] == ["deposit_paid", "deposit_paid"]
     assert count(Refund) == 0
-    assert _told("campaign_succeeded") == sorted([world.buyer.id, other.user_id, world.owner_a.id])
+    assert told("campaign_succeeded") == sorted([world.buyer.id, other.user_id, world.owner_a.id])
     assert _events(world, campaign["id"]) == [
         ("closed", {"pledged_quantity": 3, "unpaid_cancelled": 1}),
         ("succeeded", {"pledged_quantity": 3, "minimum_quantity": 3})]
@@ -71,7 +59,7 @@ def test_a_failed_campaign_refunds_every_deposit_once_under_a_double_close_job(a
         assert count(Refund, Refund.order_id == order_id, Refund.status == "succeeded") == 1
     assert close_due_campaigns() == {}
     assert count(Refund) == len(orders)
-    assert _told("campaign_failed") == sorted([b.user_id for b in buyers] + [world.owner_a.id])
+    assert told("campaign_failed") == sorted([b.user_id for b in buyers] + [world.owner_a.id])
     assert _events(world, campaign["id"])[-1] == ("failed", {"pledged_quantity": 9, "minimum_quantity": 20,
                                                              "pledges_refunded": 3})
 
