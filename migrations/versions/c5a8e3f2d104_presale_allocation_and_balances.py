@@ -57,6 +57,12 @@ def _refund_kinds(kinds):
 
 def upgrade():
     _limits(net=True)
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('shipping_hold', sa.String(length=120), nullable=True))
+    # Pledges placed before this revision wait for their campaign's allocation too.
+    op.execute("UPDATE \"order\" SET shipping_hold = 'pre-sale: ships once the harvest is allocated' WHERE id IN "
+               "(SELECT p.order_id FROM pledge p JOIN campaign c ON c.id = p.campaign_id "
+               "WHERE c.status IN ('open', 'closed', 'succeeded', 'suspended'))")
     _refund_kinds(NEW_REFUND_KINDS)
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.add_column(sa.Column('harvested_quantity', sa.Integer(), nullable=True))
@@ -98,5 +104,7 @@ def downgrade():
         batch_op.drop_column('allocated_at')
         batch_op.drop_column('harvested_quantity')
     _refund_kinds(REFUND_KINDS)
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.drop_column('shipping_hold')
     # Rows that only the net limit allows (a pre-sale order cut to its allocation) block the way back.
     _limits(net=False)

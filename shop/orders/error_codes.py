@@ -2,7 +2,8 @@
 from shop.error_codes import ErrorCode
 
 ORDER_NOT_CANCELLABLE = ErrorCode("order_not_cancellable", 409, "shipped, delivered or already closed")
-ORDER_NOT_SHIPPABLE = ErrorCode("order_not_shippable", 409, "the order is not paid (or is cancelled)")
+ORDER_NOT_SHIPPABLE = ErrorCode("order_not_shippable", 409, "the order is not paid (or is cancelled), or is held: "
+                                "a pledge ships once its campaign is allocated")
 ILLEGAL_ORDER_TRANSITION = ErrorCode("illegal_order_transition", 409, "the order's status does not allow this")
 ORDER_STATE_CHANGED = ErrorCode("order_state_changed", 409, "the order changed meanwhile; reload it")
 ILLEGAL_FULFILLMENT_TRANSITION = ErrorCode("illegal_fulfillment_transition", 409,

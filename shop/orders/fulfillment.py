@@ -66,6 +66,9 @@ def ship(*, user, fulfillment_id: int, carrier: str, tracking_number: str) -> Fu
         order = fulfillment.order
         if order.status not in SHIPPABLE_ORDER_STATUSES:
             raise IllegalTransition(f"An order that is {order.status} cannot be shipped.", code=error_codes.ORDER_NOT_SHIPPABLE)
+        if order.shipping_hold:
+            raise IllegalTransition(f"This order may not ship yet: {order.shipping_hold}.",
+                                    code=error_codes.ORDER_NOT_SHIPPABLE)
         move_fulfillment(fulfillment, "shipped", values={"carrier": carrier, "tracking_number": tracking_number,
                                                          "shipped_at": utcnow()})
         record(order.id, events.FULFILLMENT_SHIPPED, actor_id=user.id, fulfillment_id=fulfillment.id,

@@ -80,6 +80,8 @@ class Order(db.Model):
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     flagged: Mapped[bool] = mapped_column(default=False)  # needs an operator (amount mismatch, late payment...)
     flag_reason: Mapped[str] = mapped_column(Text, default="")
+    # Why its fulfilments may not ship yet, when they may not (a pledge waits for its campaign's allocation).
+    shipping_hold: Mapped[str | None] = mapped_column(String(120))
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # unpaid reservation ends
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

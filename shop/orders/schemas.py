@@ -117,6 +117,8 @@ class OrderSchema(Schema):
     due_fen = fields.Integer(metadata={"description": "Still to be paid"})
     refunded_fen = fields.Integer()
     refund_status = fields.String()
+    shipping_hold = fields.String(allow_none=True, metadata={
+        "description": "Why it may not ship yet (a pledge waits for its campaign's allocation); null when it may"})
     shipping_address = fields.Nested(ShippingAddressSnapshotSchema)
     buyer_region_code = fields.String(allow_none=True)
     organization_id = fields.Integer(allow_none=True, metadata={"description": "Procurement: the buying "

@@ -112,6 +112,11 @@ def reduce_line(order: Order, *, order_line_id: int, quantity: int, deposit_fen:
                             reason=reason, actor_id=actor_id)
 
 
+def release_shipping_hold(order_id: int) -> None:
+    """Its fulfilments may ship (in the caller's unit of work)."""
+    db.session.execute(update(Order).where(Order.id == order_id).values(shipping_hold=None))
+
+
 def expire_order(*, order: Order) -> bool:
     """Jobs: cancel an unpaid order whose reservation ran out (in the caller's transaction); False if it was
     paid or moved meanwhile."""

@@ -116,6 +116,8 @@ def _apply(tx: Transaction, campaign: Campaign, pledge: Pledge, order, allotment
                            deposit_fen=campaign.deposit_per_unit_fen * allotment.allocated,
                            reason=f"harvest short: {allotment.allocated} of {pledge.quantity} units allotted",
                            actor_id=actor_id)
+    if allotment.allocated:
+        orders.release_shipping_hold(order.id)
     db.session.execute(update(Pledge).where(Pledge.id == pledge.id)
                        .values(allocated_quantity=allotment.allocated, allocation_reason=allotment.reason,
                                allocation_refund_fen=refund_fen))

@@ -43,6 +43,10 @@ from shop.refunds import services as refunds
 from shop.transaction import Transaction, end_read, transaction
 
 
+# A pledge ships from the harvest: not before its campaign has been allocated (shop.presale.harvest lifts it).
+SHIPPING_HOLD = "pre-sale: ships once the harvest is allocated"
+
+
 @dataclass
 class PledgeResult:
     pledge: Pledge
@@ -131,7 +135,7 @@ def _pledge(*, user, campaign_id, quantity, address_id, return_confirmations, no
                             buyer_region_code=user.home_region_code, note=note, return_confirmations=confirmations,
                             idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
                             expires_at=now + dt.timedelta(minutes=current_app.config["UNPAID_ORDER_TTL_MINUTES"]),
-                            payment_plan=payment_plan, deposit_fen=deposit_fen)
+                            payment_plan=payment_plan, deposit_fen=deposit_fen, shipping_hold=SHIPPING_HOLD)
         db.session.add(Pledge(campaign_id=campaign_id, order_id=order.id, buyer_id=user.id, quantity=quantity))
         record(order.id, events.PLACED, actor_id=user.id, total_fen=order.total_fen, payment_plan=payment_plan,
                campaign_id=campaign_id, quantity=quantity)

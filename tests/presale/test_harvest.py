@@ -134,3 +134,19 @@ def test_bad_allocation_input_is_refused_and_changes_nothing(app, world, make_bu
     assert state() == before and campaign_row(campaign_id).status == "succeeded"
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 0
     db.session.commit()
+
+
+def test_a_pledge_ships_only_once_its_campaign_is_allocated(app, world, make_buyer):
+    campaign_id, pledgers = succeeded_campaign(app, world, make_buyer, [2], deposit_per_unit_fen=0)
+    client, order_id = pledgers[0]
+    order = client.get(f"/api/v1/orders/{order_id}").json
+    assert order["status"] == "paid" and order["shipping_hold"]
+    fulfillment_id = order["fulfillments"][0]["id"]
+    ship = {"carrier": "顺丰速运", "tracking_number": "SF1234567890"}
+    before = state()
+    assert_problem(api_as(world.owner_a).post(f"/api/v1/fulfillments/{fulfillment_id}/ship", json=ship), 409,
+                   "order_not_shippable")
+    assert state() == before
+    assert allocate(world, campaign_id, 1).status_code == 200
+    assert client.get(f"/api/v1/orders/{order_id}").json["shipping_hold"] is None
+    assert api_as(world.owner_a).post(f"/api/v1/fulfillments/{fulfillment_id}/ship", json=ship).status_code == 200
