@@ -116,8 +116,12 @@ class Order(db.Model):
 
     @property
     def due_fen(self) -> int:
-        """What is still to be paid (a cancelled order owes nothing)."""
-        return 0 if self.status in ("cancelled", "rejected") else self.total_fen - self.net_paid_fen
+        """What is still to be paid: nothing once cancelled, nor once paid in full (a later refund is money given
+        back, not money owed); before that, the total less what the order holds (a pledge cut to its
+        allotment, its unallotted deposit refunded, owes the smaller balance)."""
+        if self.status in ("cancelled", "rejected") or self.paid_at is not None:
+            return 0
+        return self.total_fen - self.net_paid_fen
 
     @property
     def refund_status(self) -> str:

@@ -65,7 +65,7 @@ def _orders(listed, today: dt.date) -> tuple[list[dict], int]:
         .outerjoin(Invoice, Invoice.order_id == Order.id).where(listed).order_by(Order.placed_at, Order.id)
         .options(load_only(Order.id, Order.number, Order.placed_at, Order.status, Order.payment_plan,
                            Order.po_number, Order.total_fen, Order.shipping_fen, Order.discount_fen, Order.paid_fen,
-                           Order.refunded_fen))))
+                           Order.refunded_fen, Order.paid_at))))
     orders = []
     for order, invoice_number, invoice_due_on in rows:
         orders.append({
