@@ -15,6 +15,17 @@ def StrictInt(**kwargs) -> fields.Integer:
     return fields.Integer(strict=True, **kwargs)
 
 
+class Pattern(validate.Regexp):
+    """A regular expression the whole value must match. `validate.Regexp` uses re.match, where `$` also
+    matches before a trailing newline ("SF123456\n" passed); fullmatch does not. The spec shows the same
+    pattern."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns: anything larger is no id of ours (and not a 500)
 
 
@@ -92,7 +103,7 @@ class RegionCode(fields.String):
 
     def __init__(self, **kwargs):
         metadata = {"minLength": 6, "maxLength": 6, "example": "500237", **kwargs.pop("metadata", {})}
-        super().__init__(validate=validate.Regexp(r"^\d{6}$", error="A 6-digit GB/T 2260 code."),
+        super().__init__(validate=Pattern(r"^\d{6}$", error="A 6-digit GB/T 2260 code."),
                          metadata=metadata, **kwargs)
 
 

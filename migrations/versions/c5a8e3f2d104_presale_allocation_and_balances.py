@@ -83,9 +83,38 @@ def upgrade():
                                          'allocated_quantity <= quantity)')
         batch_op.drop_constraint(op.f('ck_pledge_pledge_status'), type_='check')
         batch_op.create_check_constraint(op.f('ck_pledge_pledge_status'), _in('status', NEW_PLEDGE_STATUSES))
+    op.create_table('campaign_compensation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('pledge_id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('supplier_id', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.Enum('owed', 'paid', name='compensation_status', native_enum=False, create_constraint=True,
+                                length=32), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=True),
+    sa.Column('paid_at', shop.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paid_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', shop.database.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_campaign_compensation_amount_positive')),
+    sa.ForeignKeyConstraint(['buyer_id'], ['user.id'], name=op.f('fk_campaign_compensation_buyer_id_user')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], name=op.f('fk_campaign_compensation_campaign_id_campaign'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['order.id'], name=op.f('fk_campaign_compensation_order_id_order'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['paid_by_id'], ['user.id'], name=op.f('fk_campaign_compensation_paid_by_id_user')),
+    sa.ForeignKeyConstraint(['pledge_id'], ['pledge.id'], name=op.f('fk_campaign_compensation_pledge_id_pledge'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['supplier_id'], ['supplier.id'], name=op.f('fk_campaign_compensation_supplier_id_supplier')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_compensation')),
+    sa.UniqueConstraint('pledge_id', name=op.f('uq_campaign_compensation_pledge_id'))
+    )
+    with op.batch_alter_table('campaign_compensation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_campaign_compensation_buyer_id'), ['buyer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_campaign_compensation_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_campaign_compensation_supplier_id'), ['supplier_id'], unique=False)
 
 
 def downgrade():
+    op.drop_table('campaign_compensation')
     op.execute("UPDATE pledge SET status = 'released' WHERE status = 'forfeited'")
     op.execute("UPDATE refund SET kind = 'other' WHERE kind = 'harvest_shortfall'")
     with op.batch_alter_table('pledge', schema=None) as batch_op:

@@ -1,6 +1,6 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from shop.validators import CnMobile, RegionCode, StrictBool, Text
+from shop.validators import CnMobile, Pattern, RegionCode, StrictBool, Text
 
 
 class AddressSchema(Schema):
@@ -19,7 +19,7 @@ class AddressCreateSchema(Schema):
     mobile = CnMobile(required=True)
     region_code = RegionCode(required=True, metadata={"description": "County-level GB/T 2260 code"})
     detail = Text(255, required=True)
-    postal_code = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{6}$"))
+    postal_code = fields.String(load_default=None, allow_none=True, validate=Pattern(r"^\d{6}$"))
     is_default = StrictBool(load_default=False)
 
 
@@ -28,5 +28,5 @@ class AddressUpdateSchema(Schema):
     mobile = CnMobile()
     region_code = RegionCode()
     detail = Text(255)
-    postal_code = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{6}$"))
+    postal_code = fields.String(allow_none=True, validate=Pattern(r"^\d{6}$"))
     is_default = StrictBool()

@@ -8,10 +8,10 @@ from shop.catalog.queries import season_of
 from shop.catalog.return_policies import notice_for
 from shop.pagination import PageArgsSchema, page_schema
 from shop.money import MAX_PRICE_FEN
-from shop.validators import Fen, Id, Quantity, QueryId, RegionCode, StrictBool, StrictInt, Text
+from shop.validators import Fen, Id, Pattern, Quantity, QueryId, RegionCode, StrictBool, StrictInt, Text
 
-SC_LICENSE = validate.Regexp(r"^SC\d{14}$", error='"SC" followed by 14 digits.')
-BARCODE = validate.Regexp(r"^\d{8,14}$", error="8 to 14 digits.")
+SC_LICENSE = Pattern(r"^SC\d{14}$", error='"SC" followed by 14 digits.')
+BARCODE = Pattern(r"^\d{8,14}$", error="8 to 14 digits.")
 MAX_IMAGES = 9
 MANUAL_STOCK_REASONS = ("adjustment", "stocktake", "damage")
 SORTS = ("newest", "price_asc", "price_desc", "best_selling")

@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from shop.orders.schemas import FapiaoSchema, OrderSchema
 from shop.payments.schemas import PaymentWithSecretSchema
-from shop.validators import Id, Quantity
+from shop.validators import Id, Pattern, Quantity
 
 
 class CheckoutItemSchema(Schema):
@@ -29,7 +29,7 @@ class CheckoutHeadersSchema(Schema):
         unknown = "exclude"  # every other request header
 
     idempotency_key = fields.String(data_key="Idempotency-Key", load_default=None,
-                                    validate=validate.Regexp(r"^[\x21-\x7e]{1,255}$"))
+                                    validate=Pattern(r"^[\x21-\x7e]{1,255}$"))
 
 
 class CheckoutResultSchema(Schema):

@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from shop.fapiao.models import FAPIAO_STATUSES, FAPIAO_TYPES
 from shop.pagination import PageArgsSchema, page_schema
-from shop.validators import MAX_AMOUNT_FEN, Fen, QueryId
+from shop.validators import MAX_AMOUNT_FEN, Fen, Pattern, QueryId
 
 # 8 digits: a traditional fapiao's number (with its separate 发票代码); 20 digits: a 全电发票 (fully digital).
 NUMBER_PATTERN = r"^(?:[0-9]{8}|[0-9]{20})$"
@@ -64,7 +64,7 @@ class OrganizationFapiaoQueryArgsSchema(PageArgsSchema):
 
 
 class FapiaoIssueSchema(Schema):
-    number = fields.String(required=True, validate=validate.Regexp(NUMBER_PATTERN, error="8 or 20 digits."),
+    number = fields.String(required=True, validate=Pattern(NUMBER_PATTERN, error="8 or 20 digits."),
                            metadata={"description": "8 digits (traditional fapiao) or 20 digits (全电发票)"})
     issued_on = fields.Date(required=True, metadata={
         "description": "The date on the fapiao: not after today in China, not before the order was placed"})

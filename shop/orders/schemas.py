@@ -4,7 +4,7 @@ from stdnum.cn import uscc
 
 from shop.orders.models import ORDER_STATUSES, PAYMENT_PLANS
 from shop.pagination import PageArgsSchema, page_schema
-from shop.validators import QueryId, Text
+from shop.validators import Pattern, QueryId, Text
 
 
 class FapiaoSchema(Schema):
@@ -190,4 +190,4 @@ class FulfillmentQueryArgsSchema(PageArgsSchema):
 
 class ShipSchema(Schema):
     carrier = Text(40, required=True)
-    tracking_number = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,40}$"))
+    tracking_number = fields.String(required=True, validate=Pattern(r"^[A-Za-z0-9-]{6,40}$"))

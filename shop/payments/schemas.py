@@ -1,8 +1,8 @@
 import datetime as dt
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields
 
-from shop.validators import MAX_AMOUNT_FEN, Fen
+from shop.validators import MAX_AMOUNT_FEN, Fen, Pattern
 
 
 class PaymentSchema(Schema):
@@ -33,7 +33,7 @@ def not_in_future(value: dt.date) -> None:
         raise ValidationError("A value date cannot be in the future.")
 
 
-BANK_REFERENCE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{3,63}$",
+BANK_REFERENCE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._/-]{3,63}$",
                                  error="4 to 64 letters, digits and . _ / - (the bank's transaction reference).")
 
 

@@ -31,3 +31,5 @@ OTHER_DISTRICT = ErrorCode("other_district", 422, "the supplier is not registere
 SUPPLIER_NOT_APPROVED = ErrorCode("contributor_not_approved", 409, "only an approved supplier commits supply")
 DELIVERY_NOT_DUE = ErrorCode("delivery_not_due", 409, "deliveries are recorded once the campaign has succeeded")
 SUPPLY_CHANGED = ErrorCode("supply_changed", 409, "another request changed this commitment meanwhile")
+# allocation and after
+COMPENSATION_PAID = ErrorCode("compensation_paid", 409, "the compensation was paid out already")

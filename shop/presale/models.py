@@ -170,3 +170,31 @@ class SupplyCommitment(db.Model):
     committed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+COMPENSATION_STATUSES = ("owed", "paid")
+# An operator pays the buyer (by bank transfer) and records it; the amount is the lead supplier's to bear, taken
+# from its settlement. Nothing moves a paid compensation.
+COMPENSATION_TRANSITIONS = {"owed": {"paid"}, "paid": set()}
+
+
+class Compensation(db.Model):
+    """What a supplier that cancelled its campaign owes a buyer beyond the refund, as the campaign promised: for
+    a 定金 (double_deposit), the deposit once more (Civil Code art. 587). One per pledge."""
+
+    __tablename__ = "campaign_compensation"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id", ondelete="CASCADE"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"))
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"), index=True)  # who bears it
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(string_enum(*COMPENSATION_STATUSES, name="compensation_status"),
+                                        default="owed")
+    reference: Mapped[str | None] = mapped_column(String(64))  # the bank's reference of the payout
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

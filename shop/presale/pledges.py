@@ -36,7 +36,7 @@ from shop.orders.signals import fulfillments_cancelled
 from shop.orders.state import move_order, record, try_move_order
 from shop.payments import services as payments
 from shop.payments.models import Payment
-from shop.presale import error_codes
+from shop.presale import compensation, error_codes
 from shop.presale.campaigns import locked_campaign, public_campaign
 from shop.presale.models import Campaign, Pledge
 from shop.refunds import services as refunds
@@ -219,15 +219,14 @@ def withdraw(*, user, campaign_id: int, order_id: int) -> PledgeResult:
 
 def cancel_all_pledges(tx: Transaction, *, campaign: Campaign, actor) -> dict:
     """The supplier cancels the campaign (in its unit of work): every active pledge's order is cancelled and
-    refunded what it paid. Returns what the campaign's promise adds on top, per the default rule: for a 定金,
-    the deposit once more (double return). That extra is recorded, not yet paid out (a later slice)."""
+    refunded what it paid. Returns what the campaign's promise adds on top: for a 定金, the deposit once more
+    (double return), recorded per pledge as a Compensation that an operator pays out (shop.presale.compensation)."""
     active = list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id,
                                                           Pledge.status == "active").order_by(Pledge.id)))
     penalty = 0
     for pledge_ in active:
         order = load_order(pledge_.order_id)
-        if campaign.default_promise == "double_deposit":
-            penalty += min(order.paid_fen, order.deposit_fen)
+        penalty += compensation.owe(campaign, pledge_, deposit_paid_fen=min(order.net_paid_fen, order.deposit_fen))
         cancel_pledge_order(tx, order, actor_id=actor.id, reason="campaign cancelled by the supplier", strict=False)
     return {"pledges_cancelled": len(active), "penalty_owed_fen": penalty}
 

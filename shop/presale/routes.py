@@ -7,8 +7,9 @@ from shop.checkout import error_codes as checkout_codes
 from shop.error_codes import ADMIN_ONLY, documents
 from shop.presale import campaigns as services
 from shop.presale import error_codes as codes
-from shop.presale import closing, harvest, pledges
-from shop.presale.schemas import (AllocateSchema, AllocationSchema, CampaignCreateSchema, CampaignEventSchema, CampaignPageSchema,
+from shop.presale import closing, compensation, harvest, pledges
+from shop.presale.schemas import (AllocateSchema, AllocationSchema, CampaignCreateSchema, CompensationPayoutSchema,
+                                  CompensationSchema, CampaignEventSchema, CampaignPageSchema,
                                   CampaignQueryArgsSchema, CampaignSchema, CampaignUpdateSchema, PledgeCreateSchema,
                                   PledgeHeadersSchema, PledgeResultSchema, PledgeSchema, ReasonSchema)
 
@@ -157,3 +158,22 @@ class PledgeWithdraw(MethodView):
                                                        "anything paid is refunded.")
     def post(self, campaign_id, order_id):
         return pledges.withdraw(user=authenticated_user(), campaign_id=campaign_id, order_id=order_id)
+
+
+@blp.route("/campaigns/<int:campaign_id>/compensations")
+class CampaignCompensations(MethodView):
+    @blp.response(200, CompensationSchema(many=True), description="What a cancelled campaign's promise owes its "
+                                                                  "buyers beyond their refunds: the buyer sees their "
+                                                                  "own; the supplier's members and admins all.")
+    def get(self, campaign_id):
+        return compensation.list_compensations(viewer=authenticated_user(), campaign_id=campaign_id)
+
+
+@blp.route("/compensations/<int:compensation_id>/pay")
+class CompensationPay(MethodView):
+    @documents(ADMIN_ONLY, codes.COMPENSATION_PAID)
+    @blp.arguments(CompensationPayoutSchema)
+    @blp.response(200, CompensationSchema, description="Platform admins: the compensation was sent to the buyer "
+                                                       "by bank transfer; recorded once, with the bank's reference.")
+    def post(self, data, compensation_id):
+        return compensation.record_payout(actor=authenticated_user(), compensation_id=compensation_id, **data)

@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 from shop.checkout.schemas import CheckoutHeadersSchema
 from shop.orders.schemas import OrderSchema
 from shop.pagination import PageArgsSchema, page_schema
-from shop.payments.schemas import PaymentWithSecretSchema
+from shop.payments.schemas import BANK_REFERENCE, PaymentWithSecretSchema
 from shop.presale.models import ALLOCATION_POLICIES, CAMPAIGN_STATUSES, DEFAULT_PROMISES
 from shop.validators import Fen, Id, Quantity, QueryId, Text
 
@@ -227,3 +227,22 @@ class _PledgeAllocationSchema(Schema):
 class AllocationSchema(Schema):
     campaign = fields.Nested(CampaignSchema)
     pledges = fields.List(fields.Nested(_PledgeAllocationSchema))
+
+
+class CompensationSchema(Schema):
+    id = fields.Integer()
+    campaign_id = fields.Integer()
+    pledge_id = fields.Integer()
+    order_id = fields.Integer()
+    buyer_id = fields.Integer()
+    supplier_id = fields.Integer(metadata={"description": "The lead supplier, who bears it in its settlement"})
+    amount_fen = fields.Integer(metadata={"description": "The 定金 once more, on top of its refund"})
+    status = fields.String(metadata={"description": "owed, or paid (an operator sent it)"})
+    reference = fields.String(allow_none=True)
+    paid_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class CompensationPayoutSchema(Schema):
+    reference = fields.String(required=True, validate=BANK_REFERENCE,
+                              metadata={"description": "The bank's reference of the transfer to the buyer"})

@@ -10,7 +10,8 @@ from shop.procurement.models import (ORGANIZATION_KINDS, ORGANIZATION_STATUSES, 
 from shop.procurement.requisitions import PAYMENT_METHODS
 from shop.procurement.roles import MEMBER_ROLES
 from shop.regions.schemas import RegionBriefSchema
-from shop.validators import MAX_AMOUNT_FEN, CnMobile, CnPhone, CreditCode, Fen, RegionCode, StrictBool, Text
+from shop.validators import (MAX_AMOUNT_FEN, CnMobile, CnPhone, CreditCode, Fen, Pattern, RegionCode, StrictBool,
+                             Text)
 
 REQUISITION_STATUSES = tuple(s for s in ORDER_STATUSES if s != "deposit_paid")  # deposits are for pre-sales
 
@@ -147,7 +148,7 @@ class DeliveryAddressSchema(Schema):
     mobile = CnMobile(required=True)
     region_code = RegionCode(required=True, metadata={"description": "County-level GB/T 2260 code"})
     detail = Text(255, required=True)
-    postal_code = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{6}$"))
+    postal_code = fields.String(load_default=None, allow_none=True, validate=Pattern(r"^\d{6}$"))
 
 
 def _not_past(day) -> None:
@@ -165,7 +166,7 @@ class RequisitionCreateSchema(Schema):
     requested_delivery_on = fields.Date(load_default=None, allow_none=True, validate=lambda day: _not_past(day),
                                         metadata={"description": "Today or later (Asia/Shanghai)"})
     po_number = fields.String(load_default=None, allow_none=True,
-                              validate=validate.Regexp(r"^[\x21-\x7e]{1,64}$", error="1–64 visible ASCII characters."))
+                              validate=Pattern(r"^[\x21-\x7e]{1,64}$", error="1–64 visible ASCII characters."))
     note = fields.String(load_default="", validate=validate.Length(max=255))
     fapiao_type = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("normal", "special")),
                                 metadata={"description": "Ask each supplier for a fapiao to the organisation's "
@@ -260,7 +261,7 @@ class StandingOrderCreateSchema(Schema):
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True, metadata={"description": "At most a year after starts_on"})
     po_number = fields.String(load_default=None, allow_none=True,
-                              validate=validate.Regexp(r"^[\x21-\x7e]{1,64}$", error="1–64 visible ASCII characters."))
+                              validate=Pattern(r"^[\x21-\x7e]{1,64}$", error="1–64 visible ASCII characters."))
     note = fields.String(load_default="", validate=validate.Length(max=255))
 
 
