@@ -44,6 +44,10 @@ def demo_accounts():
     for spec in ORGANIZATIONS:  # institutional buyers (procurement)
         for role, local in spec["people"].items():
             click.echo(f"  {spec['key'] + ' ' + role:<22} {local + '@' + DEMO_DOMAIN:<42} password: {demo.DEMO_PASSWORD}")
+    from shop.presale.demo import PARTNER_OWNER, REVIEWER
+
+    for role, account in (("partner coop owner", PARTNER_OWNER), ("county reviewer", REVIEWER)):  # pre-sale
+        click.echo(f"  {role:<22} {account['email']:<42} password: {demo.DEMO_PASSWORD}")
 
 
 @shop_cli.command("create-admin")

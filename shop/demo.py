@@ -36,10 +36,12 @@ def ensure_user(account: dict) -> User:
 
 
 def load_demo_data() -> dict:
-    """Idempotent. The accounts and catalog are one unit of work (every row or none); the order history comes
-    after its commit, each order in its own units of work as real orders are (refunds run after commit)."""
+    """Idempotent. The accounts and catalog are one unit of work (every row or none); the order history, the
+    procurement and the pre-sale campaigns come after its commit, each order in its own units of work as real
+    orders are (refunds run after commit)."""
     from shop.catalog.demo_data import load_demo_catalog, verify_sourced_gi
     from shop.demo_history import load_demo_history
+    from shop.presale.demo import load_demo_presale
     from shop.procurement.demo import load_demo_procurement
 
     with transaction():
@@ -54,4 +56,6 @@ def load_demo_data() -> dict:
                                 ensure_user=ensure_user)
     procurement = load_demo_procurement(platform=users["platform admin"], shipper=users["supplier shipping"],
                                         ensure_user=ensure_user)
-    return {"users": len(users), **catalog, **history, **procurement}
+    presale = load_demo_presale(admin=users["platform admin"], owner=users["supplier owner"], shopper=shopper,
+                                shipper=users["supplier shipping"], ensure_user=ensure_user)
+    return {"users": len(users), **catalog, **history, **procurement, **presale}

@@ -104,7 +104,8 @@ def plan_orders(products: list[tuple[str, str, int]], *, now: dt.datetime) -> li
     return plan
 
 
-def _ensure_shoppers(ensure_user) -> list[User]:
+def ensure_shoppers(ensure_user) -> list[User]:
+    """The demo shoppers (DEMO_SHOPPERS order), each with a default address (the demo campaigns' pledgers too)."""
     shoppers = []
     for local, name, home, county, detail in DEMO_SHOPPERS:
         user = ensure_user({"email": f"{local}@{DEMO_DOMAIN}", "name": name, "home": home})
@@ -195,6 +196,25 @@ def _send_transfers(admin: User, refund_id: int, day: dt.date) -> None:
                                            reference=f"DEMO-REFUND-{refund_id}-{part.id}", value_date=day)
 
 
+def order_timestamp_rows(order: Order) -> list[tuple[object, tuple[str, ...]]]:
+    """Every (row, timestamp columns) of one order the services stamp "now": the order, its payments, refunds,
+    refund parts and events. Fulfilments are left to the caller (a parcel's days are planned, not shifted)."""
+    rows = [(order, ("placed_at", "paid_at", "delivered_at", "completed_at", "cancelled_at"))]
+    for model, columns in ((Payment, ("created_at", "succeeded_at")),
+                           (Refund, ("created_at", "decided_at", "completed_at")),
+                           (OrderEvent, ("created_at",))):
+        rows += [(row, columns) for row in db.session.scalars(select(model).where(model.order_id == order.id))]
+    refund_ids = select(Refund.id).where(Refund.order_id == order.id)
+    rows += [(part, ("completed_at",)) for part in
+             db.session.scalars(select(RefundPart).where(RefundPart.refund_id.in_(refund_ids)))]
+    return rows
+
+
+def dated_number(order_id: int, placed_at: dt.datetime) -> str:
+    """The order number as the services make it, for an order placed on another day (it carries its date)."""
+    return f"SX{placed_at:%Y%m%d}{order_id:08d}"
+
+
 def _backdate(order_id: int, placed_at: dt.datetime) -> None:
     """The one step that rewrites history: the services stamped "now", the demo needs the planned day.
     Every timestamp of the order's rows moves by the same amount (their order stays as the services made it),
@@ -204,15 +224,7 @@ def _backdate(order_id: int, placed_at: dt.datetime) -> None:
     with transaction():
         order = db.session.get(Order, order_id)
         shift = placed_at - order.placed_at
-        rows = [(order, ("placed_at", "paid_at", "delivered_at", "completed_at", "cancelled_at"))]
-        for model, columns in ((Payment, ("created_at", "succeeded_at")),
-                               (Refund, ("created_at", "decided_at", "completed_at")),
-                               (OrderEvent, ("created_at",))):
-            rows += [(row, columns) for row in db.session.scalars(select(model).where(model.order_id == order_id))]
-        refund_ids = select(Refund.id).where(Refund.order_id == order_id)
-        rows += [(part, ("completed_at",)) for part in
-                 db.session.scalars(select(RefundPart).where(RefundPart.refund_id.in_(refund_ids)))]
-        for row, columns in rows:
+        for row, columns in order_timestamp_rows(order):
             for name in columns:
                 if getattr(row, name) is not None:
                     setattr(row, name, getattr(row, name) + shift)
@@ -222,7 +234,7 @@ def _backdate(order_id: int, placed_at: dt.datetime) -> None:
             part.delivered_at = delivered if part.delivered_at else None
         if order.delivered_at is not None:
             order.delivered_at = delivered
-        order.number = f"SX{placed_at:%Y%m%d}{order_id:08d}"
+        order.number = dated_number(order_id, placed_at)
         order.expires_at = None
 
 
@@ -237,7 +249,7 @@ def load_demo_history(*, admin: User, shipper: User, ensure_user) -> dict:
               db.session.execute(select(Supplier.credit_code, Supplier.id).where(Supplier.credit_code.in_(codes)))}
     _ensure_shipper(shipper, sorted(by_key.values()))
     added = {"shipping_rules": ensure_shipping_rules(shipper, by_key), "orders": 0}
-    shoppers = _ensure_shoppers(ensure_user)
+    shoppers = ensure_shoppers(ensure_user)
     skus = _sku_ids()
     existing = set(db.session.scalars(select(Order.idempotency_key)
                                       .where(Order.idempotency_key.like(f"{KEY_PREFIX}%"))))

@@ -6,6 +6,8 @@ transfer for institutions) is another implementation of the same few verbs.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -167,9 +169,27 @@ def _checked_intent(obj: dict) -> dict:
     return obj
 
 
+# Set only by `offline_gateway` (the demo loader): a context variable, so no other thread or request sees it.
+_offline: ContextVar[PaymentGateway | None] = ContextVar("offline_gateway", default=None)
+
+
+@contextmanager
+def offline_gateway(gateway: PaymentGateway):
+    """Within the block, in this context only, every card call goes to `gateway` instead of Stripe: the demo
+    loader pays its pre-sale pledges through the real services with no provider running (see
+    shop.payments.offline)."""
+    token = _offline.set(gateway)
+    try:
+        yield gateway
+    finally:
+        _offline.reset(token)
+
+
 def get_gateway(provider: str = "stripe") -> PaymentGateway:
     if provider != "stripe":
         raise PaymentProviderError(f"No gateway for {provider}.")
+    if (offline := _offline.get()) is not None:
+        return offline
     cfg = current_app.config
     if not cfg.get("STRIPE_SECRET_KEY"):
         raise PaymentProviderError("Stripe is not configured.")
