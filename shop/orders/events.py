@@ -18,6 +18,7 @@ UNEXPECTED_PAYMENT = "unexpected_payment"
 LATE_PAYMENT = "late_payment"
 BANK_TRANSFER_RECORDED = "bank_transfer_recorded"
 INVOICE_SETTLED = "invoice_settled"
+INVOICE_ISSUED = "invoice_issued"  # a pre-sale pledge on terms, once its harvest is allocated
 # Procurement: the approval step of a requisition (its moves record approved / rejected with the comment).
 APPROVAL_REQUESTED = "approval_requested"
 STOCK_RESERVED = "stock_reserved"
@@ -43,6 +44,12 @@ def payment_received(order_id: int, *, payment_id: int, amount_fen: int, source:
 
 def invoice_settled(order_id: int, *, payment_id: int, amount_fen: int) -> None:
     record(order_id, INVOICE_SETTLED, payment_id=payment_id, amount_fen=amount_fen)
+
+
+def invoice_issued(order_id: int, *, actor_id: int | None, invoice_number: str, due_on: str, amount_fen: int
+                   ) -> None:
+    record(order_id, INVOICE_ISSUED, actor_id=actor_id, invoice_number=invoice_number, due_on=due_on,
+           amount_fen=amount_fen)
 
 
 def payment_intent_created(order_id: int, *, payment_id: int, provider: str, ref: str) -> None:

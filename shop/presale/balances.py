@@ -37,8 +37,11 @@ from shop.presale.models import Campaign, Pledge
 from shop.transaction import end_read, transaction
 
 OWING = ("deposit_paid",)  # a pledge's order whose balance is unpaid
-WAITING = ("paid", "fulfilling", "shipped", "delivered", "completed")  # paid in full: may take more units
-OPEN = ("pending_payment", "deposit_paid", "paid", "fulfilling", "shipped")  # not yet done with
+# Paid in full: may take more units, as a card top-up. A pledge on terms is not offered any (the top-up's
+# order would be a new purchase on the organisation's terms, outside its pledge).
+WAITING = ("paid", "fulfilling", "shipped", "delivered", "completed")
+# not yet done with (approved: a pledge on terms, invoiced, not yet shipped)
+OPEN = ("pending_payment", "deposit_paid", "approved", "paid", "fulfilling", "shipped")
 
 
 def _owing_order_ids(campaign_id: int) -> list[int]:
@@ -73,7 +76,8 @@ def settle_campaign(*, campaign_id: int, now: dt.datetime | None = None) -> str:
         forfeited = [p for p in pledges if orders_by_id[p.order_id].status in OWING
                      and _forfeit(campaign, p, orders_by_id[p.order_id])]
         freed = sum(p.allocated_quantity for p in forfeited)
-        waiting = [p for p in pledges if orders_by_id[p.order_id].status in WAITING]
+        waiting = [p for p in pledges if orders_by_id[p.order_id].status in WAITING
+                   and orders_by_id[p.order_id].payment_plan != "on_terms"]
         offered = _offer(campaign, waiting, orders_by_id, freed, now=now)
         for order_id in [p.order_id for p in forfeited]:
             tx.after_commit(lambda order_id=order_id: payments.cancel_open_intents(order_id=order_id))

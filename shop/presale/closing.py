@@ -1,8 +1,8 @@
 """Closing a campaign once its order window has ended: `open → closed`, then `succeeded` when the paid
 pledges reach the minimum, or `failed` (every pledge's order cancelled and what it paid refunded).
 
-Only paid pledges count. A pledge whose deposit (or full price) is still unpaid at the close is cancelled
-first: its PaymentIntent is closed at the provider before the unit of work (so it can no longer be paid,
+Only paid pledges count, and an organisation's pledges on terms (approved: nothing is paid before the harvest).
+A pledge whose deposit (or full price) is still unpaid at the close is cancelled first: its PaymentIntent is closed at the provider before the unit of work (so it can no longer be paid,
 and a payment that landed meanwhile is applied instead, as the expiry job does).
 
 Safe to run twice or on two workers at once: each campaign is closed in one unit of work that locks its row
@@ -18,25 +18,23 @@ from sqlalchemy import select
 from shop.database import utcnow
 from shop.errors import Conflict, NotFound, PaymentProviderError
 from shop.extensions import db
-from shop.orders.services import load_order
+from shop.orders.services import load_orders
 from shop.payments import services as payments
 from shop.presale import error_codes, notify
 from shop.presale.campaigns import locked_campaign, managed_campaign_id, move_campaign, view_campaign
-from shop.presale.models import Campaign, Pledge
-from shop.presale.pledges import cancel_pledge_order
+from shop.presale.models import Campaign
+from shop.presale.pledges import active_pledges, cancel_pledge_order
 from shop.transaction import end_read, transaction
 
 UNPAID = ("pending_payment",)  # a pledge order that has not paid its first part
 
 
-def _active_pledges(campaign_id: int) -> list[Pledge]:
-    return list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign_id, Pledge.status == "active")
-                                   .order_by(Pledge.id)))
+def _orders_of(pledges: list) -> dict:
+    return {order.id: order for order in load_orders([p.order_id for p in pledges])}
 
 
 def _unpaid_order_ids(campaign_id: int) -> list[int]:
-    return [pledge.order_id for pledge in _active_pledges(campaign_id)
-            if load_order(pledge.order_id).status in UNPAID]
+    return [order.id for order in _orders_of(active_pledges(campaign_id)).values() if order.status in UNPAID]
 
 
 def close_campaign(*, campaign_id: int, actor=None, now: dt.datetime | None = None) -> str:
@@ -65,23 +63,22 @@ def close_campaign(*, campaign_id: int, actor=None, now: dt.datetime | None = No
         if campaign.status != "open":
             return "closed_elsewhere"
         actor_id = actor.id if actor else None
-        for pledge in _active_pledges(campaign_id):
-            order = load_order(pledge.order_id)
+        for order in _orders_of(active_pledges(campaign_id)).values():
             if order.status in UNPAID:
                 cancel_pledge_order(tx, order, actor_id=actor_id, reason="deposit unpaid at the close",
                                     strict=False)
         db.session.refresh(campaign)
-        demand = campaign.pledged_quantity  # only paid pledges are left active
+        demand = campaign.pledged_quantity  # only paid pledges (and those on terms) are left active
         move_campaign(campaign, "closed", actor=actor, pledged_quantity=demand, unpaid_cancelled=len(unpaid))
-        pledges = _active_pledges(campaign_id)
+        pledges = active_pledges(campaign_id)
         if demand >= campaign.minimum_quantity:
             move_campaign(campaign, "succeeded", actor=actor, pledged_quantity=demand,
                           minimum_quantity=campaign.minimum_quantity)
             notify.campaign_succeeded(campaign, pledges, demand=demand)
             return "succeeded"
-        for pledge in pledges:
-            cancel_pledge_order(tx, load_order(pledge.order_id), actor_id=actor_id,
-                                reason="campaign failed: minimum not reached", strict=False)
+        for order in _orders_of(pledges).values():
+            cancel_pledge_order(tx, order, actor_id=actor_id, reason="campaign failed: minimum not reached",
+                                strict=False)
         move_campaign(campaign, "failed", actor=actor, pledged_quantity=demand,
                       minimum_quantity=campaign.minimum_quantity, pledges_refunded=len(pledges))
         notify.campaign_failed(campaign, pledges, demand=demand)

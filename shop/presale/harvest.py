@@ -10,6 +10,8 @@ The lead supplier's manager enters the harvested quantity. In one unit of work, 
   (refund kind `harvest_shortfall`), then the line is cut to the allotted units and the deposit to deposit per
   unit × allotted, so the balance asked is price × allotted − deposit (shipping stays as quoted at the pledge);
 - allotted nothing: the order is cancelled and everything it paid refunded.
+An organisation's pledge on terms paid nothing: its line is cut with no refund, and the invoice is issued for the
+units allotted (shop.procurement.requisitions.invoice_pledge); it asks no balance.
 A short harvest is not a default: nobody owes a penalty. Refunds go to the provider after commit. Balances are
 due by `balance_due_at`; shop.presale.balances forfeits the unpaid ones after it.
 """
@@ -30,6 +32,7 @@ from shop.presale.allocation import Allotment, Claim, allocate
 from shop.presale.campaigns import locked_campaign, managed_campaign_id, move_campaign
 from shop.presale.models import Campaign, Pledge
 from shop.presale.pledges import cancel_pledge_order
+from shop.procurement import requisitions as procurement
 from shop.refunds import services as refunds
 from shop.transaction import Transaction, transaction
 
@@ -104,20 +107,24 @@ def _apply(tx: Transaction, campaign: Campaign, pledge: Pledge, order, allotment
            actor_id: int) -> PledgeAllocation:
     line = order.lines[0]  # a pledge's order has the campaign's one line
     short = pledge.quantity - allotment.allocated
+    on_terms = order.payment_plan == "on_terms"  # nothing paid before the harvest: nothing to give back
     refund_fen = 0
     if allotment.allocated == 0:
         refund_fen = order.net_paid_fen
         cancel_pledge_order(tx, order, actor_id=actor_id, reason="harvest short: no units allotted", strict=True)
     elif short:
-        refund_fen = short * (campaign.deposit_per_unit_fen or line.unit_price_fen)
-        refunds.open_shortfall_refund(tx, order_id=order.id, order_line_id=line.id, units=short, amount_fen=refund_fen,
-                                      actor_id=actor_id)
+        if not on_terms:
+            refund_fen = short * (campaign.deposit_per_unit_fen or line.unit_price_fen)
+            refunds.open_shortfall_refund(tx, order_id=order.id, order_line_id=line.id, units=short,
+                                          amount_fen=refund_fen, actor_id=actor_id)
         orders.reduce_line(order, order_line_id=line.id, quantity=allotment.allocated,
-                           deposit_fen=campaign.deposit_per_unit_fen * allotment.allocated,
+                           deposit_fen=0 if on_terms else campaign.deposit_per_unit_fen * allotment.allocated,
                            reason=f"harvest short: {allotment.allocated} of {pledge.quantity} units allotted",
                            actor_id=actor_id)
     if allotment.allocated:
         orders.release_shipping_hold(order.id)
+        if on_terms:  # billed for what it will receive, due on the organisation's terms from today
+            procurement.invoice_pledge(orders.load_order(order.id), actor_id=actor_id)
     db.session.execute(update(Pledge).where(Pledge.id == pledge.id)
                        .values(allocated_quantity=allotment.allocated, allocation_reason=allotment.reason,
                                allocation_refund_fen=refund_fen))
@@ -125,7 +132,12 @@ def _apply(tx: Transaction, campaign: Campaign, pledge: Pledge, order, allotment
     return PledgeAllocation(pledge_id=pledge.id, order_id=order.id, order_number=order.number,
                             institution=order.organization_id is not None, pledged=pledge.quantity,
                             allocated=allotment.allocated, reason=allotment.reason, refund_fen=refund_fen,
-                            balance_fen=order.due_fen)
+                            balance_fen=balance_of(order))
+
+
+def balance_of(order) -> int:
+    """The card balance the order asks by the deadline: none on terms (the invoice bills it)."""
+    return 0 if order.payment_plan == "on_terms" else order.due_fen
 
 
 def view_allocation(*, user, campaign_id: int) -> AllocationResult:
@@ -139,6 +151,6 @@ def view_allocation(*, user, campaign_id: int) -> AllocationResult:
     rows = [PledgeAllocation(pledge_id=p.id, order_id=p.order_id, order_number=orders_by_id[p.order_id].number,
                              institution=orders_by_id[p.order_id].organization_id is not None, pledged=p.quantity,
                              allocated=p.allocated_quantity, reason=p.allocation_reason,
-                             refund_fen=p.allocation_refund_fen, balance_fen=orders_by_id[p.order_id].due_fen)
+                             refund_fen=p.allocation_refund_fen, balance_fen=balance_of(orders_by_id[p.order_id]))
             for p in pledges]
     return AllocationResult(campaign=campaign, pledges=rows)

@@ -2,6 +2,11 @@
 campaign's price, paid by its plan: `deposit_balance` (deposit = deposit per unit × quantity, by card now; the
 balance after allocation) or `card` for a full prepayment. Its deposit PaymentIntent opens after commit.
 
+A member may pledge for an approved organisation (`organization_id`, checked by shop.procurement): the order is
+the organisation's and counts for its home region; paid by card as above, or `payment: terms` when the platform
+granted the organisation terms: plan `on_terms`, status `approved` at once, nothing paid before the harvest and
+the invoice issued for what allocation allots (shop.presale.harvest). Its per-buyer limit is the organisation's.
+
 Capacity is the campaign's own counter: `UPDATE campaign SET pledged_quantity = pledged_quantity + :q WHERE id = :id
 AND status = 'open' AND pledged_quantity + :q <= capacity` (atomic on SQLite and PostgreSQL). The per-buyer limit
 is checked after that UPDATE: on PostgreSQL the UPDATE holds the campaign row until commit, so two pledges of
@@ -18,7 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.addresses import services as addresses
@@ -31,7 +36,7 @@ from shop.errors import Conflict, NotFound, PaymentProviderError, ShopError, Val
 from shop.extensions import db
 from shop.orders import events, plans
 from shop.orders.models import Order
-from shop.orders.services import cancel_fulfillments, load_order
+from shop.orders.services import cancel_fulfillments, load_order, load_orders
 from shop.orders.signals import fulfillments_cancelled
 from shop.orders.state import move_order, record, try_move_order
 from shop.payments import services as payments
@@ -39,6 +44,7 @@ from shop.payments.models import Payment
 from shop.presale import compensation, error_codes
 from shop.presale.campaigns import locked_campaign, public_campaign
 from shop.presale.models import Campaign, Pledge
+from shop.procurement import requisitions as procurement
 from shop.refunds import services as refunds
 from shop.transaction import Transaction, end_read, transaction
 
@@ -75,11 +81,13 @@ def _result(order_id: int, payment: Payment | None, payment_error: str | None = 
 
 
 def pledge(*, user, campaign_id: int, quantity: int, address_id: int, return_confirmations: list[int] = (),
-           note: str = "", idempotency_key: str | None = None) -> PledgeResult:
-    """Reserve `quantity` units; then open the PaymentIntent of the deposit (or of the full price). The same
-    Idempotency-Key with the same body answers the same pledge."""
+           note: str = "", organization_id: int | None = None, payment: str = "card",
+           idempotency_key: str | None = None) -> PledgeResult:
+    """Reserve `quantity` units; then open the PaymentIntent of the deposit (or of the full price), unless the
+    pledge is on terms. The same Idempotency-Key with the same body answers the same pledge."""
     body = {"campaign_id": campaign_id, "quantity": quantity, "address_id": address_id,
-            "return_confirmations": sorted(return_confirmations), "note": note}
+            "return_confirmations": sorted(return_confirmations), "note": note,
+            "organization_id": organization_id, "payment": payment}
     request_fingerprint = fingerprint(body)
     order = existing_order(user.id, idempotency_key) if idempotency_key else None
     if order is not None:
@@ -88,6 +96,7 @@ def pledge(*, user, campaign_id: int, quantity: int, address_id: int, return_con
         try:
             order_id = _pledge(user=user, campaign_id=campaign_id, quantity=quantity, address_id=address_id,
                                return_confirmations=set(return_confirmations), note=note,
+                               organization_id=organization_id, on_terms=payment == "terms",
                                idempotency_key=idempotency_key, request_fingerprint=request_fingerprint)
         except (IntegrityError, ShopError):
             # A concurrent request with the same key may have won: its pledge is this request's answer.
@@ -96,17 +105,19 @@ def pledge(*, user, campaign_id: int, quantity: int, address_id: int, return_con
             if order is None:
                 raise
             order_id = replay(order, request_fingerprint).id
+    if payment == "terms":
+        return _result(order_id, None)  # invoiced after the allocation: nothing to pay now
     try:
-        payment, problem = payments.ensure_intent(order_id=order_id), None
+        card, problem = payments.ensure_intent(order_id=order_id), None
     except (PaymentProviderError, Conflict) as error:
         # The pledge stands with its capacity held; the buyer retries POST /orders/{id}/payment.
         due = plans.due_part(load_order(order_id))
-        payment, problem = payments.card_payment(order_id, due.part.kind if due else "deposit"), error.detail
-    return _result(order_id, payment, problem)
+        card, problem = payments.card_payment(order_id, due.part.kind if due else "deposit"), error.detail
+    return _result(order_id, card, problem)
 
 
-def _pledge(*, user, campaign_id, quantity, address_id, return_confirmations, note, idempotency_key,
-            request_fingerprint) -> int:
+def _pledge(*, user, campaign_id, quantity, address_id, return_confirmations, note, organization_id, on_terms,
+            idempotency_key, request_fingerprint) -> int:
     campaign = public_campaign(viewer=user, campaign_id=campaign_id)
     if not campaign.takes_pledges(utcnow()):
         raise _closed(campaign)
@@ -120,30 +131,42 @@ def _pledge(*, user, campaign_id, quantity, address_id, return_confirmations, no
         raise ValidationFailed("Confirm that this product is not returnable without reason.",
                                code=checkout_errors.RETURN_CONFIRMATION_REQUIRED,
                                errors={"return_confirmations": [product.id]})
-    deposit_fen = campaign.deposit_per_unit_fen * quantity
-    payment_plan = "deposit_balance" if deposit_fen else "card"
+    deposit_fen = 0 if on_terms else campaign.deposit_per_unit_fen * quantity
+    payment_plan = "on_terms" if on_terms else "deposit_balance" if deposit_fen else "card"
+    if on_terms and organization_id is None:
+        raise ValidationFailed("Only an organisation pledges on terms.", code=error_codes.TERMS_NEED_ORGANIZATION,
+                               errors={"organization_id": ["Required with payment terms."]})
+    if organization_id is not None:
+        procurement.pledging_organization(user=user, organization_id=organization_id, plan=payment_plan,
+                                          total_fen=quote.total_fen)
     if plans.check(payment_plan, total_fen=quote.total_fen, deposit_fen=deposit_fen):
-        raise ValidationFailed("This pledge is larger than one card payment can take; pledge less.",
+        raise ValidationFailed("This pledge is larger than one payment can take; pledge less.",
                                code=checkout_errors.ORDER_TOO_LARGE)
     now = utcnow()
     with transaction():
-        _take_capacity(campaign_id, quantity, buyer_id=user.id)
+        organization = None if organization_id is None else procurement.pledging_organization(
+            user=user, organization_id=organization_id, plan=payment_plan, total_fen=quote.total_fen, locked=True)
+        _take_capacity(campaign_id, quantity, buyer_id=user.id, organization_id=organization_id)
         confirmations = [confirmation_record(product.id, confirmed_at=now)] \
             if product.return_policy == NEEDS_CONFIRMATION else []
-        order = write_order(quote, now=now, buyer_id=user.id, channel="presale", status="pending_payment",
-                            payment_terms="prepaid", shipping_address=addresses.snapshot(address),
-                            buyer_region_code=user.home_region_code, note=note, return_confirmations=confirmations,
-                            idempotency_key=idempotency_key, request_fingerprint=request_fingerprint,
-                            expires_at=now + dt.timedelta(minutes=current_app.config["UNPAID_ORDER_TTL_MINUTES"]),
+        ttl = dt.timedelta(minutes=current_app.config["UNPAID_ORDER_TTL_MINUTES"])
+        order = write_order(quote, now=now, buyer_id=user.id, organization_id=organization_id, channel="presale",
+                            status="approved" if on_terms else "pending_payment",
+                            payment_terms=organization.payment_terms if on_terms else "prepaid",
+                            shipping_address=addresses.snapshot(address),
+                            buyer_region_code=organization.home_region_code if organization else user.home_region_code,
+                            note=note, return_confirmations=confirmations, idempotency_key=idempotency_key,
+                            request_fingerprint=request_fingerprint, expires_at=None if on_terms else now + ttl,
                             payment_plan=payment_plan, deposit_fen=deposit_fen, shipping_hold=SHIPPING_HOLD)
         db.session.add(Pledge(campaign_id=campaign_id, order_id=order.id, buyer_id=user.id, quantity=quantity))
         record(order.id, events.PLACED, actor_id=user.id, total_fen=order.total_fen, payment_plan=payment_plan,
-               campaign_id=campaign_id, quantity=quantity)
+               campaign_id=campaign_id, quantity=quantity, organization_id=organization_id)
         return order.id
 
 
-def _take_capacity(campaign_id: int, quantity: int, *, buyer_id: int) -> None:
-    """In the pledge's unit of work: the campaign's counter, then the buyer's limit (see the module docstring)."""
+def _take_capacity(campaign_id: int, quantity: int, *, buyer_id: int, organization_id: int | None) -> None:
+    """In the pledge's unit of work: the campaign's counter, then the buyer's limit (see the module docstring):
+    an organisation's pledges count together, whichever member placed them; a shopper's own apart from them."""
     taken = db.session.execute(
         update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "open",
                                Campaign.closes_at > utcnow(),
@@ -158,10 +181,14 @@ def _take_capacity(campaign_id: int, quantity: int, *, buyer_id: int) -> None:
         raise Conflict(f"Only {campaign.remaining_quantity} units are left in this campaign.",
                        code=error_codes.CAMPAIGN_FULL, errors={"quantity": [f"At most {campaign.remaining_quantity}."]})
     if campaign.per_buyer_limit is not None:
-        held = db.session.scalar(select(func.coalesce(func.sum(Pledge.quantity), 0)).where(
-            Pledge.campaign_id == campaign_id, Pledge.buyer_id == buyer_id, Pledge.status == "active"))
+        whose = Order.organization_id == organization_id if organization_id is not None else \
+            and_(Pledge.buyer_id == buyer_id, Order.organization_id.is_(None))
+        held = db.session.scalar(select(func.coalesce(func.sum(Pledge.quantity), 0))
+                                 .join(Order, Order.id == Pledge.order_id)
+                                 .where(Pledge.campaign_id == campaign_id, Pledge.status == "active", whose))
         if held + quantity > campaign.per_buyer_limit:
-            raise Conflict(f"You may pledge {campaign.per_buyer_limit} units in all; you hold {held}.",
+            holder = "the organisation holds" if organization_id is not None else "you hold"
+            raise Conflict(f"You may pledge {campaign.per_buyer_limit} units in all; {holder} {held}.",
                            code=error_codes.PER_BUYER_LIMIT,
                            errors={"quantity": [f"At most {max(campaign.per_buyer_limit - held, 0)}."]})
 
@@ -217,15 +244,21 @@ def withdraw(*, user, campaign_id: int, order_id: int) -> PledgeResult:
     return _result(order_id, None)
 
 
+def active_pledges(campaign_id: int) -> list[Pledge]:
+    """The pledges holding capacity (top-ups included), in id order."""
+    return list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign_id, Pledge.status == "active")
+                                   .order_by(Pledge.id).execution_options(populate_existing=True)))
+
+
 def cancel_all_pledges(tx: Transaction, *, campaign: Campaign, actor) -> dict:
     """The supplier cancels the campaign (in its unit of work): every active pledge's order is cancelled and
     refunded what it paid. Returns what the campaign's promise adds on top: for a 定金, the deposit once more
     (double return), recorded per pledge as a Compensation that an operator pays out (shop.presale.compensation)."""
-    active = list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id,
-                                                          Pledge.status == "active").order_by(Pledge.id)))
+    active = active_pledges(campaign.id)
+    orders_by_id = {order.id: order for order in load_orders([p.order_id for p in active])}
     penalty = 0
     for pledge_ in active:
-        order = load_order(pledge_.order_id)
+        order = orders_by_id[pledge_.order_id]
         penalty += compensation.owe(campaign, pledge_, deposit_paid_fen=min(order.net_paid_fen, order.deposit_fen))
         cancel_pledge_order(tx, order, actor_id=actor.id, reason="campaign cancelled by the supplier", strict=False)
     return {"pledges_cancelled": len(active), "penalty_owed_fen": penalty}

@@ -8,6 +8,7 @@ from shop.error_codes import ADMIN_ONLY, documents
 from shop.presale import campaigns as services
 from shop.presale import error_codes as codes
 from shop.presale import closing, compensation, harvest, pledges
+from shop.procurement import error_codes as procurement_codes
 from shop.presale.schemas import (AllocateSchema, AllocationSchema, CampaignCreateSchema, CompensationPayoutSchema,
                                   CompensationSchema, CampaignEventSchema, CampaignPageSchema,
                                   CampaignQueryArgsSchema, CampaignSchema, CampaignUpdateSchema, PledgeCreateSchema,
@@ -140,11 +141,14 @@ class CampaignPledges(MethodView):
 
     @documents(codes.CAMPAIGN_CLOSED, codes.CAMPAIGN_FULL, codes.PER_BUYER_LIMIT, checkout_codes.UNAVAILABLE,
                checkout_codes.INVALID_QUANTITY, checkout_codes.UNDELIVERABLE, checkout_codes.ORDER_TOO_LARGE,
-               checkout_codes.RETURN_CONFIRMATION_REQUIRED, checkout_codes.IDEMPOTENCY_KEY_REUSED)
+               checkout_codes.RETURN_CONFIRMATION_REQUIRED, checkout_codes.IDEMPOTENCY_KEY_REUSED,
+               codes.TERMS_NEED_ORGANIZATION, procurement_codes.ORGANIZATION_NOT_APPROVED,
+               procurement_codes.ORGANIZATION_SUSPENDED, procurement_codes.NO_PAYMENT_TERMS,
+               procurement_codes.OVERDUE_INVOICES, procurement_codes.OVER_SPENDING_LIMIT)
     @blp.arguments(PledgeHeadersSchema, location="headers")
     @blp.arguments(PledgeCreateSchema)
     @blp.response(201, PledgeResultSchema, description="A presale order at the campaign's price; its deposit (or "
-                                                       "full price) PaymentIntent is opened. The same "
+                                                       "full price) PaymentIntent is opened (none on terms). The same "
                                                        "Idempotency-Key with the same body answers the same pledge.")
     def post(self, headers, data, campaign_id):
         return pledges.pledge(user=authenticated_user(), campaign_id=campaign_id,

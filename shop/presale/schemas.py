@@ -106,6 +106,13 @@ class PledgeCreateSchema(Schema):
     return_confirmations = fields.List(Id(), load_default=list, validate=validate.Length(max=10), metadata={
         "description": "The product id, when its exclusion from 7-day no-reason return must be confirmed"})
     note = fields.String(load_default="", validate=validate.Length(max=255))
+    organization_id = Id(load_default=None, metadata={
+        "description": "Pledge for this organisation: the caller is a member who may place requisitions, the "
+                       "pledge within their spending limit; the organisation approved. Its home region is the "
+                       "buyer region, and under the institutions_first policy it is served first."})
+    payment = fields.String(load_default="card", validate=validate.OneOf(("card", "terms")), metadata={
+        "description": "card: the deposit (or the full price) by card now. terms: only for an organisation "
+                       "granted payment terms, nothing paid now, invoiced for the units allotted"})
 
 
 class PledgeSchema(Schema):

@@ -15,11 +15,14 @@ OWN_LIMIT = ErrorCode("own_limit", 403, "nobody sets their own spending limit (a
 LAST_ADMIN = ErrorCode("last_admin", 409, "the organisation's last admin cannot leave or be demoted")
 # requisitions
 ORGANIZATION_NOT_APPROVED = ErrorCode("organization_not_approved", 409,
-                                      "the organisation is not approved (or is suspended): no orders on terms")
+                                      "the organisation is not approved (or is suspended): no orders on terms, "
+                                      "no pledges")
 ORGANIZATION_SUSPENDED = ErrorCode("organization_suspended", 409, "a suspended or rejected organisation orders nothing")
 NO_PAYMENT_TERMS = ErrorCode("no_payment_terms", 409, "the platform has not granted this organisation terms; pay by card")
 OVERDUE_INVOICES = ErrorCode("overdue_invoices", 409, "the organisation has overdue invoices: no new orders on terms "
                                                       "until they are paid")
+OVER_SPENDING_LIMIT = ErrorCode("over_spending_limit", 403, "a pledge for the organisation is above the member's own "
+                                                         "spending limit (pledges wait for no approval)")
 OWN_REQUISITION = ErrorCode("own_requisition", 403, "nobody approves a requisition they placed")
 NOT_AWAITING_APPROVAL = ErrorCode("not_awaiting_approval", 409, "the requisition was approved, rejected or "
                                                                 "withdrawn already")

@@ -62,6 +62,32 @@ def check_can_order(organization: Organization, *, plan: str) -> None:
                        code=error_codes.OVERDUE_INVOICES)
 
 
+def pledging_organization(*, user, organization_id: int, plan: str, total_fen: int, locked: bool = False
+                          ) -> Organization:
+    """The organisation a member pledges for in a pre-sale campaign (shop.presale.pledges). A pledge waits for no
+    approval (the order window closes), so it is within the member's own spending limit; and the organisation
+    is approved, since institutions may be served first when the harvest is short. On terms as check_can_order
+    says. `locked`: in the pledge's unit of work, the organisation's row held as of now."""
+    member = require_role(user=user, organization_id=organization_id, action="place_requisition")
+    organization = locked_organization(organization_id) if locked else get_organization(organization_id=organization_id)
+    check_can_order(organization, plan=plan)
+    if organization.status != "approved":
+        raise Conflict("Only an approved organisation pledges.", code=error_codes.ORGANIZATION_NOT_APPROVED)
+    if total_fen > member.spending_limit_fen:
+        raise Forbidden(f"A pledge for the organisation is within your spending limit ({member.spending_limit_fen} "
+                        f"分); this one is {total_fen} 分.", code=error_codes.OVER_SPENDING_LIMIT)
+    return organization
+
+
+def invoice_pledge(order: Order, *, actor_id: int | None) -> None:
+    """A pre-sale pledge on terms, once its harvest is allocated (in the allocation's unit of work): the invoice
+    for the units allotted, and the supplier told to ship, as at a requisition's approval."""
+    invoice = invoices.issue(order, get_organization(organization_id=order.organization_id))
+    events.invoice_issued(order.id, actor_id=actor_id, invoice_number=invoice.number,
+                          due_on=invoice.due_on.isoformat(), amount_fen=invoice.amount_fen)
+    notify.fulfillments_due(order, why="预售已分配（账期）")
+
+
 def _fapiao_request(organization: Organization, fapiao_type: str | None) -> dict | None:
     """The organisation's own fapiao details, as a 普通 or 专用 request."""
     if fapiao_type is None:

@@ -41,10 +41,11 @@ def open_campaign(world, **overrides) -> dict:
     return response.json
 
 
-def pledge(client, campaign_id: int, address_id: int, quantity: int = 1, *, key: str | None = None):
+def pledge(client, campaign_id: int, address_id: int, quantity: int = 1, *, key: str | None = None, **fields):
+    """POST a pledge; `fields`: organization_id, payment, note…"""
     headers = {"Idempotency-Key": key} if key else None
-    return client.post(f"/api/v1/campaigns/{campaign_id}/pledges", json={"quantity": quantity,
-                                                                        "address_id": address_id}, headers=headers)
+    return client.post(f"/api/v1/campaigns/{campaign_id}/pledges",
+                       json={"quantity": quantity, "address_id": address_id, **fields}, headers=headers)
 
 
 def campaign_row(campaign_id: int) -> Campaign:
@@ -70,12 +71,12 @@ def set_campaign(campaign_id: int, **values) -> None:
     db.session.commit()
 
 
-def paid_pledge(client, campaign_id: int, address_id: int, quantity: int = 1) -> int:
+def paid_pledge(client, campaign_id: int, address_id: int, quantity: int = 1, **fields) -> int:
     """A pledge whose deposit (or full price) the buyer has paid at localstripe; returns its order id."""
     from shop.payments import services as payments
     from tests.orders.factories import confirm_at_provider
 
-    response = pledge(client, campaign_id, address_id, quantity)
+    response = pledge(client, campaign_id, address_id, quantity, **fields)
     assert response.status_code == 201, response.get_data(as_text=True)
     order_id = response.json["order"]["id"]
     confirm_at_provider(order_id)
@@ -117,41 +118,55 @@ def make_pledger(region_code: str):
     return api_as(user), address.id
 
 
-def mark_institutional(order_id: int, organization_id: int) -> None:
-    """A pledge's order as an organisation's (institutions pledging through procurement is a later slice): set
-    the column directly, as set_campaign does."""
-    from shop.orders.models import Order
+PLEDGING_LIMIT_FEN = 10_000_000  # 十万元: a member's spending limit that every test pledge is within
 
-    db.session.execute(update(Order).where(Order.id == order_id).values(organization_id=organization_id))
+
+def pledging_member(organization, user_id: int, *, role: str = "buyer", limit_fen: int = PLEDGING_LIMIT_FEN) -> None:
+    """The user becomes a member who may pledge for the organisation (added by its admin, with a limit)."""
+    from shop.accounts.models import User
+    from tests.procurement.factories import add_member
+
+    add_member(organization, role, limit_fen=limit_fen, user=db.session.get(User, user_id))
     db.session.commit()
+
+
+def make_org_pledger(region_code: str = "320000", *, terms: str = "net_30", **organization_fields):
+    """(client, address id, organisation id): a member who may pledge for an approved organisation of
+    `region_code` (a province or city) granted `terms`."""
+    from tests.procurement.factories import make_organization
+
+    from tests.orders.factories import make_address
+    from tests.support import make_user
+
+    organization = make_organization(terms=terms, home_region_code=region_code, **organization_fields)
+    user = make_user(home_region_code="500101")  # the member's own home region does not count: the organisation's
+    address = make_address(user)
+    db.session.commit()
+    pledging_member(organization, user.id)
+    return api_as(user), address.id, organization.id
 
 
 def succeeded_campaign(app, world, make_buyer, quantities, *, institutional=(), **overrides):
     """A campaign closed as succeeded with one paid pledge per quantity, each by a buyer of its own (in that
-    order, so first come is the list's order). Returns (campaign id, [(client, order id)])."""
+    order, so first come is the list's order); those at the `institutional` indices pledge for an organisation
+    (each a member of it). Returns (campaign id, [(client, order id)])."""
     from shop.presale.closing import close_due_campaigns
+    from tests.procurement.factories import make_organization
 
     campaign = open_campaign(world, minimum_quantity=1, capacity=max(sum(quantities), 1), **overrides)
-    organization_id = _organization_id() if institutional else None
+    organization = make_organization() if institutional else None
     pledgers = []
     for index, quantity in enumerate(quantities):
         buyer = make_buyer()
         client = buyer.client(app)
-        order_id = paid_pledge(client, campaign["id"], buyer.address_id, quantity)
+        fields = {}
         if index in institutional:
-            mark_institutional(order_id, organization_id)
-        pledgers.append((client, order_id))
+            pledging_member(organization, buyer.user_id)
+            fields["organization_id"] = organization.id
+        pledgers.append((client, paid_pledge(client, campaign["id"], buyer.address_id, quantity, **fields)))
     end_window(campaign["id"])
     assert close_due_campaigns() == {"succeeded": 1}
     return campaign["id"], pledgers
-
-
-def _organization_id() -> int:
-    from tests.procurement.factories import make_organization
-
-    organization_id = make_organization().id
-    db.session.commit()
-    return organization_id
 
 
 def allocate(world, campaign_id: int, harvested: int, client=None, **extra):

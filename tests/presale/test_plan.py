@@ -14,15 +14,15 @@ from shop.catalog.models import Sku
 from shop.extensions import db
 from shop.regions.services import names_of
 from tests.orders.factories import api_as
-from tests.presale.factories import (commit_supply, make_cooperative, make_pledger, mark_institutional,
-                                     open_campaign, pledge)
-from tests.procurement.factories import make_organization
+from tests.presale.factories import (commit_supply, make_cooperative, make_org_pledger, make_pledger, open_campaign,
+                                     pledge)
 from tests.support import assert_problem, count_statements, make_user
 
-REGIONS = ("320102", "500101", "500237")
-# (region of the buyer, quantity, institutional?)
-PLEDGES = [("320102", 3, False), ("500101", 5, False), ("500101", 2, True), ("500237", 4, False),
-           ("320102", 6, True)]
+SHOPPER_REGIONS = ("320102", "500101", "500237")
+# (region of the buyer, quantity, institutional?): a shopper's home region, or the organisation's (a province or city)
+PLEDGES = [("320102", 3, False), ("500101", 5, False), ("500000", 2, True), ("500237", 4, False),
+           ("320000", 6, True), ("500101", 1, False)]
+REGIONS = tuple({region for region, _, _ in PLEDGES})
 WITHDRAWN = ("500237", 7, False)  # a pledge that is withdrawn: no longer demand
 SUPPLY = [("lead", "特级果", 12), ("lead", "一级果", 8), ("neighbour", "特级果", 9)]
 CASE_SIZE = 4
@@ -34,19 +34,20 @@ def _plan(client, campaign_id):
     return response.json
 
 
-def _pledge_all(campaign_id, pledges, organization_id=None):
+def _pledge_all(campaign_id, pledges):
     for region, quantity, institutional in pledges:
-        client, address_id = make_pledger(region)
-        response = pledge(client, campaign_id, address_id, quantity)
+        if institutional:  # a member pledging for an organisation of that region
+            client, address_id, organization_id = make_org_pledger(region)
+            response = pledge(client, campaign_id, address_id, quantity, organization_id=organization_id)
+        else:
+            client, address_id = make_pledger(region)
+            response = pledge(client, campaign_id, address_id, quantity)
         assert response.status_code == 201, response.json
-        if institutional:
-            mark_institutional(response.json["order"]["id"], organization_id)
 
 
 def _setup(world):
     campaign = open_campaign(world, minimum_quantity=40, capacity=100)
-    organization = make_organization()
-    _pledge_all(campaign["id"], PLEDGES, organization.id)
+    _pledge_all(campaign["id"], PLEDGES)
     client, address_id = make_pledger(WITHDRAWN[0])
     order_id = pledge(client, campaign["id"], address_id, WITHDRAWN[1]).json["order"]["id"]
     assert client.post(f"/api/v1/campaigns/{campaign['id']}/pledges/{order_id}/withdraw").status_code == 200
@@ -127,7 +128,7 @@ def test_the_plan_costs_the_same_statements_for_one_pledge_or_nine(world):
     costs = {}
     for n in (1, 9):
         campaign = open_campaign(world)
-        _pledge_all(campaign["id"], [(REGIONS[i % len(REGIONS)], 1, False) for i in range(n)])
+        _pledge_all(campaign["id"], [(SHOPPER_REGIONS[i % len(SHOPPER_REGIONS)], 1, False) for i in range(n)])
         commit_supply(api_as(world.owner_a), campaign["id"], world.supplier_a, n)
         client = api_as(world.owner_a)
         costs[n], response = count_statements(lambda: client.get(f"/api/v1/campaigns/{campaign['id']}/plan"))
