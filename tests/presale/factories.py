@@ -66,7 +66,7 @@ def active_pledged(campaign_id: int) -> int:
 
 
 def set_campaign(campaign_id: int, **values) -> None:
-    """What the closing job (a later slice) or the clock would do: set columns directly."""
+    """What the clock would do (a deadline passing): set columns directly."""
     db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values))
     db.session.commit()
 
