@@ -21,7 +21,8 @@ REASON_REQUIRED = ErrorCode("reason_required", 422, "suspending or cancelling a 
 CAMPAIGN_CLOSED = ErrorCode("campaign_closed", 409, "the campaign takes no pledges (not open, or its window ended)")
 CAMPAIGN_FULL = ErrorCode("campaign_full", 409, "the quantity is more than the campaign's remaining capacity")
 PER_BUYER_LIMIT = ErrorCode("per_buyer_limit", 409, "the buyer's pledges would exceed the per-buyer limit")
-TERMS_NEED_ORGANIZATION = ErrorCode("terms_need_organization", 422, "only a pledge for an organisation is on terms")
+ORGANIZATION_REQUIRED = ErrorCode("organization_required", 422, "payment terms and the organisation's fapiao are for a "
+                                                                "pledge with organization_id")
 PLEDGE_RELEASED = ErrorCode("pledge_released", 409, "the pledge was withdrawn or cancelled already")
 # closing
 WINDOW_OPEN = ErrorCode("window_open", 409, "the order window has not ended yet; the campaign closes when it does")

@@ -34,6 +34,7 @@ from shop.checkout.services import check_lines, existing_order, fingerprint, rep
 from shop.database import utcnow
 from shop.errors import Conflict, NotFound, PaymentProviderError, ShopError, ValidationFailed
 from shop.extensions import db
+from shop.fapiao import requests as fapiao_requests
 from shop.orders import events, plans
 from shop.orders.models import Order
 from shop.orders.services import cancel_fulfillments, load_order, load_orders
@@ -82,12 +83,12 @@ def _result(order_id: int, payment: Payment | None, payment_error: str | None = 
 
 def pledge(*, user, campaign_id: int, quantity: int, address_id: int, return_confirmations: list[int] = (),
            note: str = "", organization_id: int | None = None, payment: str = "card",
-           idempotency_key: str | None = None) -> PledgeResult:
+           fapiao_type: str | None = None, idempotency_key: str | None = None) -> PledgeResult:
     """Reserve `quantity` units; then open the PaymentIntent of the deposit (or of the full price), unless the
     pledge is on terms. The same Idempotency-Key with the same body answers the same pledge."""
     body = {"campaign_id": campaign_id, "quantity": quantity, "address_id": address_id,
             "return_confirmations": sorted(return_confirmations), "note": note,
-            "organization_id": organization_id, "payment": payment}
+            "organization_id": organization_id, "payment": payment, "fapiao_type": fapiao_type}
     request_fingerprint = fingerprint(body)
     order = existing_order(user.id, idempotency_key) if idempotency_key else None
     if order is not None:
@@ -97,6 +98,7 @@ def pledge(*, user, campaign_id: int, quantity: int, address_id: int, return_con
             order_id = _pledge(user=user, campaign_id=campaign_id, quantity=quantity, address_id=address_id,
                                return_confirmations=set(return_confirmations), note=note,
                                organization_id=organization_id, on_terms=payment == "terms",
+                               fapiao_type=fapiao_type,
                                idempotency_key=idempotency_key, request_fingerprint=request_fingerprint)
         except (IntegrityError, ShopError):
             # A concurrent request with the same key may have won: its pledge is this request's answer.
@@ -117,7 +119,7 @@ def pledge(*, user, campaign_id: int, quantity: int, address_id: int, return_con
 
 
 def _pledge(*, user, campaign_id, quantity, address_id, return_confirmations, note, organization_id, on_terms,
-            idempotency_key, request_fingerprint) -> int:
+            fapiao_type, idempotency_key, request_fingerprint) -> int:
     campaign = public_campaign(viewer=user, campaign_id=campaign_id)
     if not campaign.takes_pledges(utcnow()):
         raise _closed(campaign)
@@ -133,12 +135,15 @@ def _pledge(*, user, campaign_id, quantity, address_id, return_confirmations, no
                                errors={"return_confirmations": [product.id]})
     deposit_fen = 0 if on_terms else campaign.deposit_per_unit_fen * quantity
     payment_plan = "on_terms" if on_terms else "deposit_balance" if deposit_fen else "card"
-    if on_terms and organization_id is None:
-        raise ValidationFailed("Only an organisation pledges on terms.", code=error_codes.TERMS_NEED_ORGANIZATION,
-                               errors={"organization_id": ["Required with payment terms."]})
+    if (on_terms or fapiao_type) and organization_id is None:
+        raise ValidationFailed("Only a pledge for an organisation is on terms or asks for its fapiao.",
+                               code=error_codes.ORGANIZATION_REQUIRED,
+                               errors={"organization_id": ["Required with payment terms or a fapiao type."]})
+    fapiao = None
     if organization_id is not None:
-        procurement.pledging_organization(user=user, organization_id=organization_id, plan=payment_plan,
-                                          total_fen=quote.total_fen)
+        organization = procurement.pledging_organization(user=user, organization_id=organization_id,
+                                                         plan=payment_plan, total_fen=quote.total_fen)
+        fapiao = procurement.fapiao_request(organization, fapiao_type)
     if plans.check(payment_plan, total_fen=quote.total_fen, deposit_fen=deposit_fen):
         raise ValidationFailed("This pledge is larger than one payment can take; pledge less.",
                                code=checkout_errors.ORDER_TOO_LARGE)
@@ -157,7 +162,9 @@ def _pledge(*, user, campaign_id, quantity, address_id, return_confirmations, no
                             buyer_region_code=organization.home_region_code if organization else user.home_region_code,
                             note=note, return_confirmations=confirmations, idempotency_key=idempotency_key,
                             request_fingerprint=request_fingerprint, expires_at=None if on_terms else now + ttl,
-                            payment_plan=payment_plan, deposit_fen=deposit_fen, shipping_hold=SHIPPING_HOLD)
+                            payment_plan=payment_plan, deposit_fen=deposit_fen, shipping_hold=SHIPPING_HOLD,
+                            fapiao=fapiao)
+        fapiao_requests.open_for(order)
         db.session.add(Pledge(campaign_id=campaign_id, order_id=order.id, buyer_id=user.id, quantity=quantity))
         record(order.id, events.PLACED, actor_id=user.id, total_fen=order.total_fen, payment_plan=payment_plan,
                campaign_id=campaign_id, quantity=quantity, organization_id=organization_id)

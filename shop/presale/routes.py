@@ -142,9 +142,10 @@ class CampaignPledges(MethodView):
     @documents(codes.CAMPAIGN_CLOSED, codes.CAMPAIGN_FULL, codes.PER_BUYER_LIMIT, checkout_codes.UNAVAILABLE,
                checkout_codes.INVALID_QUANTITY, checkout_codes.UNDELIVERABLE, checkout_codes.ORDER_TOO_LARGE,
                checkout_codes.RETURN_CONFIRMATION_REQUIRED, checkout_codes.IDEMPOTENCY_KEY_REUSED,
-               codes.TERMS_NEED_ORGANIZATION, procurement_codes.ORGANIZATION_NOT_APPROVED,
+               codes.ORGANIZATION_REQUIRED, procurement_codes.ORGANIZATION_NOT_APPROVED,
                procurement_codes.ORGANIZATION_SUSPENDED, procurement_codes.NO_PAYMENT_TERMS,
-               procurement_codes.OVERDUE_INVOICES, procurement_codes.OVER_SPENDING_LIMIT)
+               procurement_codes.OVERDUE_INVOICES, procurement_codes.OVER_SPENDING_LIMIT,
+               procurement_codes.SPECIAL_FAPIAO_NEEDS_TAXPAYER_ID)
     @blp.arguments(PledgeHeadersSchema, location="headers")
     @blp.arguments(PledgeCreateSchema)
     @blp.response(201, PledgeResultSchema, description="A presale order at the campaign's price; its deposit (or "

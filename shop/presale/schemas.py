@@ -113,6 +113,9 @@ class PledgeCreateSchema(Schema):
     payment = fields.String(load_default="card", validate=validate.OneOf(("card", "terms")), metadata={
         "description": "card: the deposit (or the full price) by card now. terms: only for an organisation "
                        "granted payment terms, nothing paid now, invoiced for the units allotted"})
+    fapiao_type = fields.String(load_default=None, validate=validate.OneOf(("normal", "special")), metadata={
+        "description": "With organization_id: a 普通 (normal) or 专用 (special) fapiao with the organisation's own "
+                       "details, one request per supplier as for a requisition"})
 
 
 class PledgeSchema(Schema):

@@ -88,8 +88,8 @@ def invoice_pledge(order: Order, *, actor_id: int | None) -> None:
     notify.fulfillments_due(order, why="预售已分配（账期）")
 
 
-def _fapiao_request(organization: Organization, fapiao_type: str | None) -> dict | None:
-    """The organisation's own fapiao details, as a 普通 or 专用 request."""
+def fapiao_request(organization: Organization, fapiao_type: str | None) -> dict | None:
+    """The organisation's own fapiao details, as a 普通 or 专用 request (of a requisition or a pledge)."""
     if fapiao_type is None:
         return None
     if fapiao_type == "special" and not organization.taxpayer_id:
@@ -145,7 +145,7 @@ def _place(*, user, organization_id, items, delivery_address, plan, requested_de
     require_role(user=user, organization_id=organization_id, action="place_requisition")
     organization = get_organization(organization_id=organization_id)
     check_can_order(organization, plan=plan)
-    fapiao = _fapiao_request(organization, fapiao_type)
+    fapiao = fapiao_request(organization, fapiao_type)
     snapshot, quote = quote_requisition(items, delivery_address)
     if plans.check(plan, total_fen=quote.total_fen, deposit_fen=0):
         raise ValidationFailed("This order is larger than its payment can take; split it.",

@@ -62,6 +62,8 @@ def test_who_may_not_pledge_for_an_organisation_is_refused_and_nothing_changes(w
     for organization in (pending, suspended):
         pledging_member(organization, _user_of(client))
     pledging_member(small, _user_of(client), limit_fen=4 * PRICE_A - 1)  # a fen short of the 4 units pledged
+    no_taxpayer_id = make_organization(home_region_code=GUANGDONG, taxpayer_id=None)
+    pledging_member(no_taxpayer_id, _user_of(client))
     prepaid_client, prepaid_address, prepaid_id = make_org_pledger(GUANGDONG, terms="prepaid")
     before = _snapshot(campaign["id"])
 
@@ -71,7 +73,11 @@ def test_who_may_not_pledge_for_an_organisation_is_refused_and_nothing_changes(w
         (client, address_id, {"organization_id": pending.id}, 409, "organization_not_approved"),
         (client, address_id, {"organization_id": suspended.id}, 409, "organization_suspended"),
         (client, address_id, {"organization_id": small.id}, 403, "over_spending_limit"),
-        (client, address_id, {"payment": "terms"}, 422, "terms_need_organization"),
+        (client, address_id, {"payment": "terms"}, 422, "organization_required"),
+        (client, address_id, {"fapiao_type": "normal"}, 422, "organization_required"),
+        (client, address_id, {"organization_id": organization_id, "fapiao_type": "普通"}, 422, None),
+        (client, address_id, {"organization_id": no_taxpayer_id.id, "fapiao_type": "special"}, 422,
+         "special_fapiao_needs_taxpayer_id"),
         (prepaid_client, prepaid_address, {"organization_id": prepaid_id, "payment": "terms"}, 409,
          "no_payment_terms"),
         (client, address_id, {"organization_id": 0}, 422, None),
@@ -120,9 +126,13 @@ def test_a_pledge_on_terms_pays_nothing_now_is_cut_without_refund_and_invoiced_f
     shopper, shopper_address = make_pledger("500101")
 
     response = pledge(canteen, campaign["id"], canteen_address, 4, organization_id=organization_id, payment="terms",
-                      key="canteen-1")
+                      fapiao_type="special", key="canteen-1")
     assert response.status_code == 201, response.json
     assert response.json["payment"] is None
+    # The organisation's 专用发票 is asked for, with its own details, from the lead supplier.
+    [fapiao] = canteen.get(f"/api/v1/orders/{response.json['order']['id']}/fapiao").json
+    assert (fapiao["type"], fapiao["supplier_id"], fapiao["status"]) == ("special", world.supplier_a, "requested")
+    assert fapiao["buyer_details"]["taxpayer_id"] == _organization(organization_id).taxpayer_id
     on_terms = response.json["order"]["id"]
     order = load_order(on_terms)
     assert (order.status, order.payment_plan, order.payment_terms, order.deposit_fen, order.expires_at) == (
@@ -130,7 +140,7 @@ def test_a_pledge_on_terms_pays_nothing_now_is_cut_without_refund_and_invoiced_f
     assert order.shipping_hold  # approved, yet it ships from the harvest
     # The same key with the same body answers the same pledge; with another organisation it is refused.
     again = pledge(canteen, campaign["id"], canteen_address, 4, organization_id=organization_id, payment="terms",
-                   key="canteen-1")
+                   fapiao_type="special", key="canteen-1")
     assert (again.status_code, again.json["order"]["id"]) == (201, on_terms)
     assert_problem(pledge(canteen, campaign["id"], canteen_address, 4, payment="terms", key="canteen-1"), 422,
                    "idempotency_key_reused")
