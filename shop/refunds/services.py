@@ -24,7 +24,7 @@ from shop.orders.ledger import Share
 from shop.orders.state import IllegalTransition
 from shop.pagination import SortKey, keyset_page
 from shop.payments import refunding as payments
-from shop.refunds.models import Refund, RefundLine, RefundPart
+from shop.refunds.models import OWED_BY_TRANSFER_IF_REFUSED, Refund, RefundLine, RefundPart
 from shop.suppliers.services import member_supplier_ids, require_role
 from shop.transaction import Transaction, transaction
 from shop.refunds import error_codes
@@ -185,6 +185,14 @@ def _release_part(refund: Refund, part: RefundPart, message: str) -> None:
                               message=message)
 
 
+def _owe_by_transfer(refund: Refund, part: RefundPart, message: str) -> None:
+    """The provider refused a part the order can no longer hold: it stays refunded, for an operator to send back
+    by bank transfer (POST /refunds/{id}/transfers)."""
+    _settle_part(part, "awaiting_transfer", failure_message=message)
+    events.refund_part_failed(refund.order_id, refund_id=refund.id, part_id=part.id, amount_fen=part.amount_fen,
+                              message=f"{message} Owed by bank transfer.")
+
+
 def _send_card_part(refund_id: int, order_id: int, part_id: int, payment_id: int, amount_fen: int) -> tuple:
     """(status, provider ref, failure message) of one card part sent back through the provider."""
     try:
@@ -215,7 +223,9 @@ def execute_refund(*, refund_id: int) -> Refund:
         refund = load_refund(refund_id)
         for part in refund.parts:
             status, ref, message = outcomes[part.id]
-            if status == "failed":
+            if status == "failed" and refund.kind in OWED_BY_TRANSFER_IF_REFUSED:
+                _owe_by_transfer(refund, part, message)
+            elif status == "failed":
                 _release_part(refund, part, message)
             else:
                 _settle_part(part, status, provider_ref=ref, completed_at=utcnow() if status == "succeeded" else None)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from shop.extensions import db
 from shop.refunds.models import Refund
 from tests.orders.factories import PRICE_A, api_as, load_order, provider_refunds, state
+from tests.orders.invariants import assert_exact
 from tests.presale.factories import (DEPOSIT_A, allocate, campaign_row, make_cooperative, succeeded_campaign,
                                      open_campaign)
 from tests.support import assert_problem, make_user
@@ -150,3 +151,29 @@ def test_a_pledge_ships_only_once_its_campaign_is_allocated(app, world, make_buy
     assert allocate(world, campaign_id, 1).status_code == 200
     assert client.get(f"/api/v1/orders/{order_id}").json["shipping_hold"] is None
     assert api_as(world.owner_a).post(f"/api/v1/fulfillments/{fulfillment_id}/ship", json=ship).status_code == 200
+
+
+def test_a_shortfall_refund_the_provider_refuses_waits_for_a_bank_transfer_instead_of_being_undone(
+        app, world, make_buyer, monkeypatch):
+    """Released onto the order, the money would be more than the cut order holds: it is owed back all the same."""
+    from shop.refunds.models import RefundPart
+
+    campaign_id, [(_, order_id)] = succeeded_campaign(app, world, make_buyer, [10], deposit_per_unit_fen=0)
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")  # the provider cannot be reached
+    response = allocate(world, campaign_id, 1)
+    assert response.status_code == 200, response.json
+    monkeypatch.undo()
+
+    order = load_order(order_id)
+    assert order.total_fen == PRICE_A + order.shipping_fen and order.refunded_fen == 9 * PRICE_A
+    assert _refunds(order_id) == [("harvest_shortfall", "awaiting_transfer", 9 * PRICE_A)]
+    [part] = db.session.scalars(select(RefundPart).join(Refund).where(Refund.order_id == order_id))
+    assert part.status == "awaiting_transfer" and part.failure_message
+    db.session.commit()
+    # An operator sends it back by bank transfer and records the reference: the refund is done.
+    response = api_as(make_user(admin=True)).post(
+        f"/api/v1/refunds/{part.refund_id}/transfers",
+        json={"part_id": part.id, "reference": "BANK-REFUND-1", "value_date": order.placed_at.date().isoformat()})
+    assert response.status_code == 200, response.json
+    assert _refunds(order_id) == [("harvest_shortfall", "succeeded", 9 * PRICE_A)]
+    assert_exact(order_id)
