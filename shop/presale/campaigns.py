@@ -21,7 +21,7 @@ from shop.database import local_today, utcnow
 from shop.errors import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.pagination import SortKey, keyset_page
-from shop.presale import error_codes
+from shop.presale import error_codes, events
 from shop.presale.models import (LIVE_STATUSES, MAX_DEPOSIT_SHARE, PUBLIC_STATUSES, Campaign, CampaignEvent)
 from shop.suppliers import services as suppliers
 from shop.transaction import transaction
@@ -80,12 +80,6 @@ def _managed_campaign(*, user, campaign_id: int) -> Campaign:
     return locked_campaign(managed_campaign_id(user=user, campaign_id=campaign_id))
 
 
-def record(campaign_id: int, type_: str, *, actor_id: int | None, from_status: str | None = None,
-           to_status: str | None = None, reason: str = "", **data) -> None:
-    db.session.add(CampaignEvent(campaign_id=campaign_id, type=type_, from_status=from_status, to_status=to_status,
-                                 actor_id=actor_id, reason=reason, data=data))
-
-
 def move_campaign(campaign: Campaign, to: str, *, actor, reason: str = "", values: dict | None = None,
                   event: str | None = None, **data) -> None:
     """Move the campaign to `to` (a conditional UPDATE on its current status) or raise 409."""
@@ -98,8 +92,8 @@ def move_campaign(campaign: Campaign, to: str, *, actor, reason: str = "", value
                                 .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict("The campaign changed meanwhile; reload it.", code=error_codes.CAMPAIGN_STATE_CHANGED)
-    record(campaign.id, event or to, actor_id=actor.id if actor else None, from_status=current, to_status=to,
-           reason=reason, **data)
+    events.record(campaign.id, event or to, actor_id=actor.id if actor else None, from_status=current, to_status=to,
+                  reason=reason, **data)
     db.session.expire(campaign)
 
 
@@ -163,7 +157,7 @@ def create_campaign(*, user, supplier_id: int, **fields) -> Campaign:
         campaign = Campaign(supplier_id=supplier_id, status="draft", created_by_id=user.id, **values)
         db.session.add(campaign)
         db.session.flush()
-        record(campaign.id, "created", actor_id=user.id, to_status="draft")
+        events.created(campaign.id, actor_id=user.id)
     return _campaign(campaign.id)
 
 
@@ -179,7 +173,7 @@ def update_campaign(*, user, campaign_id: int, changes: dict) -> Campaign:
         _check_terms(values, supplier_id=campaign.supplier_id)
         for field in EDITABLE_FIELDS:
             setattr(campaign, field, values[field])
-        record(campaign.id, "edited", actor_id=user.id, fields=sorted(changes))
+        events.edited(campaign.id, actor_id=user.id, fields=sorted(changes))
     return _campaign(campaign_id)
 
 
@@ -243,7 +237,7 @@ def reinstate_campaign(*, actor, campaign_id: int, reason: str = "") -> Campaign
         campaign = locked_campaign(campaign_id)
         if campaign.status != "suspended":
             raise Conflict("Only a suspended campaign is reinstated.", code=error_codes.ILLEGAL_CAMPAIGN_TRANSITION)
-        move_campaign(campaign, campaign.suspended_from, actor=actor, reason=reason.strip(), event="reinstated",
+        move_campaign(campaign, campaign.suspended_from, actor=actor, reason=reason.strip(), event=events.REINSTATED,
                       values={"suspended_from": None})
     return _campaign(campaign_id)
 

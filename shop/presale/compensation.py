@@ -15,7 +15,8 @@ from shop.database import utcnow
 from shop.errors import Conflict, NotFound
 from shop.extensions import db
 from shop.presale import error_codes
-from shop.presale.campaigns import public_campaign, record
+from shop.presale import events
+from shop.presale.campaigns import public_campaign
 from shop.presale.models import COMPENSATION_TRANSITIONS, Campaign, Compensation, Pledge
 from shop.suppliers import services as suppliers
 from shop.transaction import transaction
@@ -51,6 +52,7 @@ def record_payout(*, actor, compensation_id: int, reference: str) -> Compensatio
                 .values(status="paid", reference=reference, paid_at=utcnow(), paid_by_id=actor.id)
                 .execution_options(synchronize_session=False)).rowcount != 1:
             raise Conflict("This compensation was paid already.", code=error_codes.COMPENSATION_PAID)
-        record(compensation.campaign_id, "compensation_paid", actor_id=actor.id, compensation_id=compensation.id,
-               pledge_id=compensation.pledge_id, amount_fen=compensation.amount_fen, reference=reference)
+        events.compensation_paid(compensation.campaign_id, actor_id=actor.id, compensation_id=compensation.id,
+                                 pledge_id=compensation.pledge_id, amount_fen=compensation.amount_fen,
+                                 reference=reference)
     return db.session.get(Compensation, compensation_id, populate_existing=True)

@@ -4,7 +4,8 @@ from shop.checkout.schemas import CheckoutHeadersSchema
 from shop.orders.schemas import OrderSchema
 from shop.pagination import PageArgsSchema, page_schema
 from shop.payments.schemas import BANK_REFERENCE, PaymentWithSecretSchema
-from shop.presale.models import ALLOCATION_POLICIES, CAMPAIGN_STATUSES, DEFAULT_PROMISES
+from shop.presale import events
+from shop.presale.models import ALLOCATION_POLICIES, CAMPAIGN_STATUSES, CAMPAIGN_TRANSITIONS, DEFAULT_PROMISES
 from shop.validators import Fen, Id, Quantity, QueryId, Text
 
 PledgeHeadersSchema = CheckoutHeadersSchema  # Idempotency-Key, as at checkout
@@ -91,7 +92,9 @@ class ReasonSchema(Schema):
 
 class CampaignEventSchema(Schema):
     id = fields.Integer()
-    type = fields.String()
+    type = fields.String(metadata={"description": "A move records the status it reaches (" +
+                                                  ", ".join(sorted(set().union(*CAMPAIGN_TRANSITIONS.values()))) +
+                                                  "); other events: " + ", ".join(events.EVENT_TYPES)})
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)
     actor_id = fields.Integer(allow_none=True)

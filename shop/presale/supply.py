@@ -16,7 +16,8 @@ from shop.database import utcnow
 from shop.errors import Conflict, NotFound, ValidationFailed
 from shop.extensions import db
 from shop.presale import error_codes
-from shop.presale.campaigns import locked_campaign, public_campaign, record
+from shop.presale import events
+from shop.presale.campaigns import locked_campaign, public_campaign
 from shop.presale.models import DELIVERY_STATUSES, SUPPLY_OPEN_STATUSES, Campaign, SupplyCommitment
 from shop.suppliers import services as suppliers
 from shop.transaction import transaction
@@ -83,8 +84,8 @@ def commit_supply(*, user, campaign_id: int, supplier_id: int, quantity: int, gr
             db.session.add(commitment)
         commitment.quantity, commitment.note, commitment.committed_by_id = quantity, note, user.id
         db.session.flush()
-        record(campaign_id, "supply_committed", actor_id=user.id, commitment_id=commitment.id,
-               supplier_id=supplier_id, grade=grade, quantity=quantity, previous_quantity=previous)
+        events.supply_committed(campaign_id, actor_id=user.id, commitment_id=commitment.id, supplier_id=supplier_id,
+                                grade=grade, quantity=quantity, previous_quantity=previous)
         commitment_id = commitment.id
     return db.session.get(SupplyCommitment, commitment_id)
 
@@ -99,9 +100,9 @@ def withdraw_supply(*, user, campaign_id: int, commitment_id: int) -> None:
         except NotFound:
             raise NotFound("No such commitment.")
         _require_supply_open(locked_campaign(campaign_id))
-        record(campaign_id, "supply_withdrawn", actor_id=user.id, commitment_id=commitment.id,
-               supplier_id=commitment.supplier_id, grade=commitment.grade, quantity=0,
-               previous_quantity=commitment.quantity)
+        events.supply_withdrawn(campaign_id, actor_id=user.id, commitment_id=commitment.id,
+                                supplier_id=commitment.supplier_id, grade=commitment.grade,
+                                previous_quantity=commitment.quantity)
         db.session.delete(commitment)
 
 
@@ -120,10 +121,10 @@ def record_delivery(*, user, campaign_id: int, commitment_id: int, delivered_qua
                            code=error_codes.DELIVERY_NOT_DUE)
         previous = commitment.delivered_quantity
         commitment.delivered_quantity = delivered_quantity
-        record(campaign_id, "supply_delivered", actor_id=user.id, commitment_id=commitment.id,
-               supplier_id=commitment.supplier_id, grade=commitment.grade, committed=commitment.quantity,
-               delivered_quantity=delivered_quantity, previous_delivered=previous,
-               over_commitment=max(delivered_quantity - commitment.quantity, 0))
+        events.supply_delivered(campaign_id, actor_id=user.id, commitment_id=commitment.id,
+                                supplier_id=commitment.supplier_id, grade=commitment.grade,
+                                committed=commitment.quantity, delivered_quantity=delivered_quantity,
+                                previous_delivered=previous)
     return db.session.get(SupplyCommitment, commitment_id)
 
 

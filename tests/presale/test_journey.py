@@ -11,7 +11,8 @@ from sqlalchemy import select
 from shop.extensions import db
 from shop.presale.balances import settle_campaigns
 from shop.presale.closing import close_due_campaigns
-from shop.presale.models import Pledge
+from shop.presale import events as campaign_events
+from shop.presale.models import CAMPAIGN_STATUSES, Pledge
 from tests.orders.factories import PRICE_A, api_as, load_order, provider_refunds, ship_and_deliver
 from tests.orders.invariants import assert_exact
 from tests.presale.factories import (DEPOSIT_A, allocate, campaign_row, commit_supply, end_window, make_cooperative,
@@ -133,6 +134,7 @@ def test_a_wushan_plum_campaign_from_pledges_to_delivered_orders(world):
     assert settle_campaigns() == {"completed": 1}
     events = lead.get(f"/api/v1/campaigns/{campaign_id}/events").json
     assert [event["to_status"] for event in events if event.get("to_status")] == JOURNEY
+    assert {event["type"] for event in events} <= set(campaign_events.EVENT_TYPES) | set(CAMPAIGN_STATUSES)
     # What reached the buyers is the harvest; each order's money adds up.
     delivered = []
     for who in ("a", "b", "canteen", "a top-up", "b top-up"):
