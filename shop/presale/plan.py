@@ -2,6 +2,7 @@
 the campaign (shop.presale.supply.partner_campaign) and platform admins. A handful of grouped queries, however
 many pledges: never a loop over pledges.
 
+Demand counts every active pledge; `paid_demand` those paid (or on terms), the only ones the close counts.
 Demand is split by buyer kind (an order with an organisation is an institution's, any other a shopper's) and by
 the buyer's region; supply by supplier and grade. Cases: the SKU's qty_step is its case size.
 """
@@ -31,12 +32,14 @@ def _cases(quantity: int, case_size: int) -> int:
 def build_plan(*, viewer, campaign_id: int) -> dict:
     campaign = partner_campaign(viewer=viewer, campaign_id=campaign_id)
     case_size = load_sku(campaign.sku_id).qty_step
-    active = (select(Pledge.quantity, Order.organization_id, Order.buyer_region_code)
+    active = (select(Pledge.quantity, Order.organization_id, Order.buyer_region_code, Order.status)
               .join(Order, Order.id == Pledge.order_id)
               .where(Pledge.campaign_id == campaign_id, Pledge.status == "active").subquery())
     kind = case((active.c.organization_id.is_not(None), "institution"), else_="shopper")
-    by_kind = {k: (units, pledges) for k, units, pledges in db.session.execute(
-        select(kind, func.sum(active.c.quantity), func.count()).group_by(kind))}
+    paid_units = func.sum(case((active.c.status != "pending_payment", active.c.quantity), else_=0))
+    rows = db.session.execute(select(kind, func.sum(active.c.quantity), func.count(), paid_units).group_by(kind)).all()
+    by_kind = {k: (units, pledges) for k, units, pledges, _ in rows}
+    paid_demand = sum(paid for *_, paid in rows)
     by_region = db.session.execute(select(active.c.buyer_region_code, func.sum(active.c.quantity), func.count())
                                    .group_by(active.c.buyer_region_code)
                                    .order_by(active.c.buyer_region_code)).all()
@@ -54,7 +57,8 @@ def build_plan(*, viewer, campaign_id: int) -> dict:
     return {
         "campaign_id": campaign.id, "status": campaign.status, "case_size": case_size,
         "totals": {
-            "demand": demand, "pledges": sum(pledges for _, pledges in by_kind.values()),
+            "demand": demand, "paid_demand": paid_demand,
+            "pledges": sum(pledges for _, pledges in by_kind.values()),
             "minimum_quantity": campaign.minimum_quantity, "capacity": campaign.capacity,
             "gap_to_minimum": max(campaign.minimum_quantity - demand, 0),
             "gap_to_capacity": max(campaign.capacity - demand, 0),
@@ -71,7 +75,7 @@ def build_plan(*, viewer, campaign_id: int) -> dict:
     }
 
 
-SUMMARY_LABELS = {"demand": "需求 demand", "pledges": "认购笔数 pledges", "minimum_quantity": "成团量 minimum",
+SUMMARY_LABELS = {"demand": "需求 demand", "paid_demand": "已付定金需求 paid demand", "pledges": "认购笔数 pledges", "minimum_quantity": "成团量 minimum",
                   "capacity": "产能 capacity", "gap_to_minimum": "距成团 gap to minimum",
                   "gap_to_capacity": "距产能 gap to capacity", "committed": "承诺供货 committed",
                   "delivered": "已交付 delivered", "supply_minus_demand": "供减需 supply minus demand",

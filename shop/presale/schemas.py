@@ -197,6 +197,8 @@ class _SupplyBySupplierSchema(Schema):
 
 class _PlanTotalsSchema(Schema):
     demand = fields.Integer(metadata={"description": "Units of active pledges"})
+    paid_demand = fields.Integer(metadata={"description": "Units of active pledges paid (or on terms): only these "
+                                                          "count toward the minimum at the close"})
     pledges = fields.Integer()
     minimum_quantity = fields.Integer()
     capacity = fields.Integer()

@@ -15,7 +15,7 @@ from shop.extensions import db
 from shop.regions.services import names_of
 from tests.orders.factories import api_as
 from tests.presale.factories import (commit_supply, make_cooperative, make_org_pledger, make_pledger, open_campaign,
-                                     pledge)
+                                     paid_pledge, pledge)
 from tests.support import assert_problem, count_statements, make_user
 
 SHOPPER_REGIONS = ("320102", "500101", "500237")
@@ -134,3 +134,16 @@ def test_the_plan_costs_the_same_statements_for_one_pledge_or_nine(world):
         costs[n], response = count_statements(lambda: client.get(f"/api/v1/campaigns/{campaign['id']}/plan"))
         assert response.json["totals"]["demand"] == n
     assert costs[1] == costs[9] > 0, costs
+
+
+def test_paid_demand_counts_the_pledges_paid_or_on_terms_as_the_close_does(world):
+    campaign = open_campaign(world, minimum_quantity=40, capacity=100)
+    client, address_id = make_pledger("320102")
+    paid_pledge(client, campaign["id"], address_id, 3)
+    client, address_id = make_pledger("500101")
+    assert pledge(client, campaign["id"], address_id, 5).status_code == 201  # deposit not paid yet
+    client, address_id, organization_id = make_org_pledger("320000")
+    assert pledge(client, campaign["id"], address_id, 4, organization_id=organization_id,
+                  payment="terms").status_code == 201
+    totals = _plan(api_as(world.owner_a), campaign["id"])["totals"]
+    assert (totals["demand"], totals["paid_demand"]) == (12, 7)
