@@ -1,10 +1,10 @@
-"""Campaign verbs: drafts by the lead supplier's managers, opening and cancelling by them, suspension by the
-platform, and the reads. Each write is one unit of work; state moves are conditional UPDATEs recorded as events.
+"""Campaign verbs: drafts by the lead supplier's managers, opening by them, suspension by the platform, and the
+reads (cancelling, which cancels the pledges, is shop.presale.cancellation). Each write is one unit of work; state moves are conditional UPDATEs recorded as events.
 
 Who sees what: drafts exist only for the supplier's members (anyone else gets 404, like a missing one);
 suspended campaigns for its members and platform admins; every other state is public.
 
-Called by shop.presale.pledges (keyword-only):
+Called by the other presale modules (keyword-only):
     public_campaign(*, viewer, campaign_id) -> Campaign     404 unless `viewer` may see it
     locked_campaign(campaign_id) -> Campaign                 row lock (PostgreSQL), re-read
     move_campaign(campaign, to, *, actor, ...)               conditional move + event, or 409
@@ -29,7 +29,6 @@ from shop.transaction import transaction
 EDITABLE_FIELDS = ("sku_id", "title", "story", "opens_at", "closes_at", "ships_from", "ships_until", "unit_price_fen",
                    "deposit_per_unit_fen", "minimum_quantity", "capacity", "per_buyer_limit", "allocation_policy",
                    "default_promise")
-CANCELLABLE = ("draft", "open", "closed", "succeeded")  # before allocation
 
 
 # --- lookups ------------------------------------------------------------------------------------------------
@@ -192,26 +191,10 @@ def open_campaign(*, user, campaign_id: int) -> Campaign:
     return _campaign(campaign_id)
 
 
-def cancel_campaign(*, user, campaign_id: int, reason: str) -> Campaign:
-    """The supplier calls it off before allocation: every active pledge's order is cancelled and what it paid
-    refunded (shop.presale.pledges.cancel_all_pledges)."""
-    from shop.presale import pledges  # pledges imports this module
-
-    reason = _reason(reason, "cancel")
-    with transaction() as tx:
-        campaign = _managed_campaign(user=user, campaign_id=campaign_id)
-        if campaign.status not in CANCELLABLE:
-            raise Conflict(f"A campaign that is {campaign.status} cannot be cancelled.",
-                           code=error_codes.ILLEGAL_CAMPAIGN_TRANSITION)
-        owed = pledges.cancel_all_pledges(tx, campaign=campaign, actor=user)
-        move_campaign(campaign, "cancelled", actor=user, reason=reason, **owed)
-    return _campaign(campaign_id)
-
-
 # --- platform verbs -----------------------------------------------------------------------------------------
 
 
-def _reason(reason: str, action: str) -> str:
+def required_reason(reason: str, action: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("Say why: the supplier and the buyers are told.", code=error_codes.REASON_REQUIRED,
@@ -221,7 +204,7 @@ def _reason(reason: str, action: str) -> str:
 
 def suspend_campaign(*, actor, campaign_id: int, reason: str) -> Campaign:
     ensure_platform_admin(actor)
-    reason = _reason(reason, "suspend")
+    reason = required_reason(reason, "suspend")
     with transaction():
         campaign = locked_campaign(campaign_id)
         if campaign.status not in LIVE_STATUSES:

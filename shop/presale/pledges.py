@@ -37,12 +37,12 @@ from shop.extensions import db
 from shop.fapiao import requests as fapiao_requests
 from shop.orders import events, plans
 from shop.orders.models import Order
-from shop.orders.services import cancel_fulfillments, load_order, load_orders
+from shop.orders.services import cancel_fulfillments, load_order
 from shop.orders.signals import fulfillments_cancelled
 from shop.orders.state import move_order, record, try_move_order
 from shop.payments import services as payments
 from shop.payments.models import Payment
-from shop.presale import compensation, error_codes
+from shop.presale import error_codes
 from shop.presale.campaigns import locked_campaign, public_campaign
 from shop.presale.models import Campaign, Pledge
 from shop.procurement import requisitions as procurement
@@ -255,20 +255,6 @@ def active_pledges(campaign_id: int) -> list[Pledge]:
     """The pledges holding capacity (top-ups included), in id order."""
     return list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign_id, Pledge.status == "active")
                                    .order_by(Pledge.id).execution_options(populate_existing=True)))
-
-
-def cancel_all_pledges(tx: Transaction, *, campaign: Campaign, actor) -> dict:
-    """The supplier cancels the campaign (in its unit of work): every active pledge's order is cancelled and
-    refunded what it paid. Returns what the campaign's promise adds on top: for a 定金, the deposit once more
-    (double return), recorded per pledge as a Compensation that an operator pays out (shop.presale.compensation)."""
-    active = active_pledges(campaign.id)
-    orders_by_id = {order.id: order for order in load_orders([p.order_id for p in active])}
-    penalty = 0
-    for pledge_ in active:
-        order = orders_by_id[pledge_.order_id]
-        penalty += compensation.owe(campaign, pledge_, deposit_paid_fen=min(order.net_paid_fen, order.deposit_fen))
-        cancel_pledge_order(tx, order, actor_id=actor.id, reason="campaign cancelled by the supplier", strict=False)
-    return {"pledges_cancelled": len(active), "penalty_owed_fen": penalty}
 
 
 def list_my_pledges(*, user, campaign_id: int) -> list[Pledge]:

@@ -7,7 +7,7 @@ from shop.checkout import error_codes as checkout_codes
 from shop.error_codes import ADMIN_ONLY, documents
 from shop.presale import campaigns as services
 from shop.presale import error_codes as codes
-from shop.presale import closing, compensation, harvest, pledges
+from shop.presale import cancellation, closing, compensation, harvest, pledges
 from shop.procurement import error_codes as procurement_codes
 from shop.presale.schemas import (AllocateSchema, AllocationSchema, CampaignCreateSchema, CompensationPayoutSchema,
                                   CompensationSchema, CampaignEventSchema, CampaignPageSchema,
@@ -72,7 +72,7 @@ class CampaignCancel(MethodView):
     @blp.response(200, CampaignSchema, description="The supplier, before allocation: every pledge's order is "
                                                    "cancelled and what it paid refunded.")
     def post(self, data, campaign_id):
-        return services.cancel_campaign(user=authenticated_user(), campaign_id=campaign_id, **data)
+        return cancellation.cancel_campaign(user=authenticated_user(), campaign_id=campaign_id, **data)
 
 
 @blp.route("/campaigns/<int:campaign_id>/close")
