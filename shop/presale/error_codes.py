@@ -23,6 +23,9 @@ CAMPAIGN_FULL = ErrorCode("campaign_full", 409, "the quantity is more than the c
 PER_BUYER_LIMIT = ErrorCode("per_buyer_limit", 409, "the buyer's pledges would exceed the per-buyer limit")
 ORGANIZATION_REQUIRED = ErrorCode("organization_required", 422, "payment terms and the organisation's fapiao are for a "
                                                                 "pledge with organization_id")
+NOT_A_REDUCTION = ErrorCode("not_a_reduction", 422, "a pledge is reduced to fewer units, not raised (pledge again)")
+PLEDGE_UNPAID = ErrorCode("pledge_unpaid", 409, "an unpaid pledge is not reduced: pay it, or withdraw it and pledge "
+                                                "again")
 PLEDGE_RELEASED = ErrorCode("pledge_released", 409, "the pledge was withdrawn or cancelled already")
 # closing
 WINDOW_OPEN = ErrorCode("window_open", 409, "the order window has not ended yet; the campaign closes when it does")

@@ -115,8 +115,9 @@ def _apply(tx: Transaction, campaign: Campaign, pledge: Pledge, order, allotment
     elif short:
         if not on_terms:
             refund_fen = short * (campaign.deposit_per_unit_fen or line.unit_price_fen)
-            refunds.open_shortfall_refund(tx, order_id=order.id, order_line_id=line.id, units=short,
-                                          amount_fen=refund_fen, actor_id=actor_id)
+            refunds.open_units_refund(tx, order_id=order.id, order_line_id=line.id, units=short,
+                                      amount_fen=refund_fen, kind="harvest_shortfall",
+                                      reason=f"harvest short: {short} pledged units not allotted", actor_id=actor_id)
         orders.reduce_line(order, order_line_id=line.id, quantity=allotment.allocated,
                            deposit_fen=0 if on_terms else campaign.deposit_per_unit_fen * allotment.allocated,
                            reason=f"harvest short: {allotment.allocated} of {pledge.quantity} units allotted",

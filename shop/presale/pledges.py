@@ -37,7 +37,7 @@ from shop.extensions import db
 from shop.fapiao import requests as fapiao_requests
 from shop.orders import events, plans
 from shop.orders.models import Order
-from shop.orders.services import cancel_fulfillments, load_order
+from shop.orders.services import cancel_fulfillments, load_order, reduce_line
 from shop.orders.signals import fulfillments_cancelled
 from shop.orders.state import move_order, record, try_move_order
 from shop.payments import services as payments
@@ -235,13 +235,58 @@ def cancel_pledge_order(tx: Transaction, order: Order, *, actor_id: int | None, 
     tx.after_commit(lambda order_id=order.id: payments.cancel_open_intents(order_id=order_id))
 
 
+def reduce(*, user, campaign_id: int, order_id: int, quantity: int) -> PledgeResult:
+    """The buyer pledges fewer units while the campaign is open: the units dropped go back to the campaign, what
+    was paid for them (the deposit per unit, or the price of a full prepayment) is refunded, and the line is cut
+    to `quantity` (shipping stays as quoted). Asking for the quantity the pledge holds changes nothing, so a
+    retried request answers the same. An unpaid pledge is not reduced (its PaymentIntent asks for the whole
+    deposit): withdraw it and pledge again."""
+    with transaction() as tx:
+        pledge_ = _own_pledge(user, campaign_id, order_id)
+        campaign = locked_campaign(campaign_id)
+        pledge_ = _pledge_of(order_id)  # as of the lock
+        if not campaign.takes_pledges(utcnow()):
+            raise _closed(campaign)
+        if pledge_.status != "active":
+            raise Conflict("This pledge was withdrawn or cancelled already.", code=error_codes.PLEDGE_RELEASED)
+        if quantity > pledge_.quantity:
+            raise ValidationFailed(f"The pledge holds {pledge_.quantity} units; pledge again for more.",
+                                   code=error_codes.NOT_A_REDUCTION,
+                                   errors={"quantity": [f"At most {pledge_.quantity}."]})
+        if quantity == pledge_.quantity:
+            return _result(order_id, None)
+        order = load_order(order_id)
+        if order.status == "pending_payment":
+            raise Conflict("Pay the deposit first, or withdraw the pledge and pledge again.",
+                           code=error_codes.PLEDGE_UNPAID)
+        dropped, line = pledge_.quantity - quantity, order.lines[0]
+        if order.payment_plan != "on_terms":  # on terms nothing was paid before the harvest
+            refunds.open_units_refund(tx, order_id=order.id, order_line_id=line.id, units=dropped,
+                                      amount_fen=dropped * (campaign.deposit_per_unit_fen or line.unit_price_fen),
+                                      kind="pledge_reduced", reason=f"pledge reduced from {pledge_.quantity} to "
+                                                                    f"{quantity} units", actor_id=user.id)
+        reduce_line(order, order_line_id=line.id, quantity=quantity,
+                    deposit_fen=campaign.deposit_per_unit_fen * quantity if order.deposit_fen else 0,
+                    reason="pledge reduced by the buyer", actor_id=user.id)
+        db.session.execute(update(Pledge).where(Pledge.id == pledge_.id).values(quantity=quantity))
+        db.session.execute(update(Campaign).where(Campaign.id == campaign_id)
+                           .values(pledged_quantity=Campaign.pledged_quantity - dropped)
+                           .execution_options(synchronize_session=False))
+    return _result(order_id, None)
+
+
+def _own_pledge(user, campaign_id: int, order_id: int) -> Pledge:
+    pledge_ = _pledge_of(order_id)
+    if pledge_ is None or pledge_.campaign_id != campaign_id or pledge_.buyer_id != user.id:
+        raise NotFound("No such pledge.")
+    return pledge_
+
+
 def withdraw(*, user, campaign_id: int, order_id: int) -> PledgeResult:
     """The buyer takes the pledge back while the campaign is open: the units return to the campaign and the
     deposit (or the full price) is refunded."""
     with transaction() as tx:
-        pledge_ = _pledge_of(order_id)
-        if pledge_ is None or pledge_.campaign_id != campaign_id or pledge_.buyer_id != user.id:
-            raise NotFound("No such pledge.")
+        pledge_ = _own_pledge(user, campaign_id, order_id)
         campaign = locked_campaign(campaign_id)
         if not campaign.takes_pledges(utcnow()):
             raise _closed(campaign)

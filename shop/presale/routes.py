@@ -12,7 +12,8 @@ from shop.procurement import error_codes as procurement_codes
 from shop.presale.schemas import (AllocateSchema, AllocationSchema, CampaignCreateSchema, CompensationPayoutSchema,
                                   CompensationSchema, CampaignEventSchema, CampaignPageSchema,
                                   CampaignQueryArgsSchema, CampaignSchema, CampaignUpdateSchema, PledgeCreateSchema,
-                                  PledgeHeadersSchema, PledgeResultSchema, PledgeSchema, ReasonSchema)
+                                  PledgeHeadersSchema, PledgeReduceSchema, PledgeResultSchema, PledgeSchema,
+                                  ReasonSchema)
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api/v1",
                 description="以销定产 pre-sale campaigns: a supplier sells a coming harvest against deposits, within "
@@ -154,6 +155,16 @@ class CampaignPledges(MethodView):
     def post(self, headers, data, campaign_id):
         return pledges.pledge(user=authenticated_user(), campaign_id=campaign_id,
                               idempotency_key=headers["idempotency_key"], **data)
+
+
+@blp.route("/campaigns/<int:campaign_id>/pledges/<int:order_id>/reduce")
+class PledgeReduce(MethodView):
+    @documents(codes.CAMPAIGN_CLOSED, codes.PLEDGE_RELEASED, codes.NOT_A_REDUCTION, codes.PLEDGE_UNPAID)
+    @blp.arguments(PledgeReduceSchema)
+    @blp.response(200, PledgeResultSchema, description="While the campaign is open: the units dropped go back and "
+                                                       "what was paid for them is refunded.")
+    def post(self, data, campaign_id, order_id):
+        return pledges.reduce(user=authenticated_user(), campaign_id=campaign_id, order_id=order_id, **data)
 
 
 @blp.route("/campaigns/<int:campaign_id>/pledges/<int:order_id>/withdraw")

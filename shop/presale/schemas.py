@@ -121,6 +121,11 @@ class PledgeCreateSchema(Schema):
                        "details, one request per supplier as for a requisition"})
 
 
+class PledgeReduceSchema(Schema):
+    quantity = Quantity(required=True, metadata={"description": "The units the pledge keeps (fewer than it holds; "
+                                                                "the same changes nothing)"})
+
+
 class PledgeSchema(Schema):
     id = fields.Integer()
     campaign_id = fields.Integer()

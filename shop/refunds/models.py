@@ -9,10 +9,11 @@ from shop.database import UTCDateTime, string_enum, utcnow
 from shop.extensions import db
 
 # harvest_shortfall: the deposit (or prepayment) of pre-sale units the harvest could not fill; no penalty.
-REFUND_KINDS = ("cancellation", "no_reason_return", "quality_claim", "harvest_shortfall", "other")
-# The order was cut to what it keeps (a short harvest): money the provider refuses to send back cannot be released
-# onto it again, so the refused part waits for an operator's bank transfer (shop.refunds.services.execute_refund).
-OWED_BY_TRANSFER_IF_REFUSED = ("harvest_shortfall",)
+REFUND_KINDS = ("cancellation", "no_reason_return", "quality_claim", "harvest_shortfall", "pledge_reduced", "other")
+# The order was cut to what it keeps (a short harvest, a pledge reduced): money the provider refuses to send back
+# cannot be released onto it again, so the refused part waits for an operator's bank transfer
+# (shop.refunds.services.execute_refund).
+OWED_BY_TRANSFER_IF_REFUSED = ("harvest_shortfall", "pledge_reduced")
 REFUND_STATUSES = ("requested", "rejected", "approved", "processing", "awaiting_transfer", "succeeded", "failed")
 # requested: a buyer asked, the supplier decides. approved: the amount is reserved on the order, its lines and
 # its payments. processing: one worker is moving the money. awaiting_transfer: the card parts went back, an

@@ -92,15 +92,15 @@ def open_cancellation_refund(tx: Transaction, *, order_id: int, actor_id: int | 
                  reason="order cancelled before shipment")
 
 
-def open_shortfall_refund(tx: Transaction, *, order_id: int, order_line_id: int, units: int, amount_fen: int,
-                          actor_id: int | None) -> Refund:
-    """A short harvest: the deposit (or prepayment) of `units` not allotted to a pre-sale line goes back, from
-    that line first (see ledger.line_first_shares). Raises 409 if the order does not hold that much."""
+def open_units_refund(tx: Transaction, *, order_id: int, order_line_id: int, units: int, amount_fen: int,
+                      kind: str, reason: str, actor_id: int | None) -> Refund:
+    """Units of a pre-sale line the order will not get (a short harvest: `harvest_shortfall`; the buyer pledging
+    fewer: `pledge_reduced`): what was paid for them goes back, from that line first (see
+    ledger.line_first_shares), before the line is cut. Raises 409 if the order does not hold that much."""
     shares = ledger.line_first_shares(order_id, order_line_id, amount_fen, quantity=units)
     if sum(share.amount_fen for share in shares) != amount_fen:
         raise _exceeds()
-    return _open(tx, order_id=order_id, shares=shares, kind="harvest_shortfall", actor_id=actor_id,
-                 reason=f"harvest short: {units} pledged units not allotted")
+    return _open(tx, order_id=order_id, shares=shares, kind=kind, actor_id=actor_id, reason=reason)
 
 
 def refund_payment(tx: Transaction, *, order_id: int, payment_id: int, amount_fen: int, reason: str) -> Refund:
