@@ -260,6 +260,18 @@ def reconcile_order(*, order_id: int) -> str:
     return outcome
 
 
+def closed_at_provider(order_ids) -> bool:
+    """Before a unit of work that cancels these orders (a job's): close their open PaymentIntents, so that none
+    can be paid meanwhile (a payment that landed is applied instead). False when the provider could not be asked:
+    the caller skips and its next run retries."""
+    try:
+        for order_id in order_ids:
+            cancel_open_intents(order_id=order_id)
+    except PaymentProviderError:
+        return False
+    return True
+
+
 def cancel_open_intents(*, order_id: int) -> None:
     """After an order is cancelled: close its open PaymentIntents so that they can no longer be paid."""
     for payment_id in _open_card_payment_ids(order_id):

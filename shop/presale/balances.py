@@ -23,7 +23,7 @@ from shop.addresses import services as addresses
 from shop.checkout.pricing import price_items
 from shop.checkout.services import check_lines, write_order
 from shop.database import utcnow
-from shop.errors import PaymentProviderError, ShopError
+from shop.errors import ShopError
 from shop.extensions import db
 from shop.orders import events
 from shop.orders import services as orders
@@ -62,10 +62,7 @@ def settle_campaign(*, campaign_id: int, now: dt.datetime | None = None) -> str:
     end_read()
     if owing and not due:
         return "not_due"
-    try:
-        for order_id in owing:
-            payments.cancel_open_intents(order_id=order_id)
-    except PaymentProviderError:
+    if not payments.closed_at_provider(owing):
         return "skipped"
     with transaction() as tx:
         campaign = locked_campaign(campaign_id)

@@ -53,10 +53,7 @@ def close_campaign(*, campaign_id: int, actor=None, now: dt.datetime | None = No
         return "not_due"
     unpaid = _unpaid_order_ids(campaign_id)
     end_read()
-    try:
-        for order_id in unpaid:
-            payments.cancel_open_intents(order_id=order_id)
-    except PaymentProviderError:
+    if not payments.closed_at_provider(unpaid):
         return "skipped"
     with transaction() as tx:
         campaign = locked_campaign(campaign_id)

@@ -204,3 +204,36 @@ def set_order_expiry(order_id: int, expires_at) -> None:
 
     db.session.execute(update(Order).where(Order.id == order_id).values(expires_at=expires_at))
     db.session.commit()
+
+
+def pledges_of(campaign_id: int) -> list[Pledge]:
+    """The campaign's pledges (top-ups included), in id order, read fresh."""
+    try:
+        return list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign_id).order_by(Pledge.id)
+                                       .execution_options(populate_existing=True)))
+    finally:
+        db.session.commit()
+
+
+def refunds_of(order_id: int) -> list[tuple[str, str, int]]:
+    """(kind, status, amount) of the order's refunds, in id order."""
+    from shop.refunds.models import Refund
+
+    try:
+        return [(r.kind, r.status, r.amount_fen) for r in db.session.scalars(
+            select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))]
+    finally:
+        db.session.commit()
+
+
+def refunded_at_provider(order_id: int) -> int:
+    """What localstripe says it gave back on the order's card payments."""
+    from shop.payments.models import Payment
+    from tests.orders.factories import provider_refunds
+
+    try:
+        refs = list(db.session.scalars(select(Payment.provider_ref).where(Payment.order_id == order_id,
+                                                                          Payment.provider == "stripe")))
+    finally:
+        db.session.commit()
+    return sum(refund["amount"] for ref in refs if ref for refund in provider_refunds(ref))

@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-
 from shop.database import utcnow
-from shop.extensions import db
 from shop.orders.jobs import expire_unpaid_orders
 from shop.presale.balances import settle_campaigns
-from shop.presale.models import Pledge
 from shop.refunds.models import Refund
 from tests.orders.factories import PRICE_A, api_as, count, load_order, ship_and_deliver
 from tests.payments.conftest import in_app_context, run_together
-from tests.presale.factories import (DEPOSIT_A, allocate, campaign_row, pay_due_part, set_campaign,
+from tests.presale.factories import (DEPOSIT_A, allocate, campaign_row, pay_due_part, pledges_of, set_campaign,
                                      set_order_expiry, succeeded_campaign, told)
-
-
-def _pledges(campaign_id: int) -> list[Pledge]:
-    try:
-        return list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign_id).order_by(Pledge.id)
-                                       .execution_options(populate_existing=True)))
-    finally:
-        db.session.commit()
 
 
 def _allocated_three_of_ten_each(app, world, make_buyer):
@@ -55,7 +43,7 @@ def test_an_unpaid_balance_forfeits_the_deposit_and_its_units_go_to_the_waiting_
     # Only the shortfall went back (at allocation); the 定金 of the 7 allotted units is kept.
     assert forfeited.refunded_fen == 3 * DEPOSIT_A and forfeited.paid_fen - forfeited.refunded_fen == 7 * DEPOSIT_A
     assert count(Refund, Refund.order_id == order_c) == 1
-    pledges = _pledges(campaign_id)
+    pledges = pledges_of(campaign_id)
     assert [(p.kind, p.status) for p in pledges[:3]] == [("pledge", "active")] * 2 + [("pledge", "forfeited")]
     # 7 freed units against shortfalls of 3 and 3: each waiting pledge is offered 3, and 1 is released.
     top_ups = [p for p in pledges if p.kind == "top_up"]
@@ -81,7 +69,7 @@ def test_an_unpaid_balance_forfeits_the_deposit_and_its_units_go_to_the_waiting_
     assert pay_due_part(client_a, top_ups[0].order_id) == "paid"
     set_order_expiry(top_ups[1].order_id, utcnow() - dt.timedelta(minutes=1))
     assert expire_unpaid_orders()["expired"] == 1
-    assert [p.status for p in _pledges(campaign_id)][3:] == ["active", "released"]
+    assert [p.status for p in pledges_of(campaign_id)][3:] == ["active", "released"]
 
     # Shipped and delivered: the campaign completes.
     assert settle_campaigns() == {}
@@ -99,7 +87,7 @@ def test_when_every_balance_is_paid_the_campaign_moves_on_before_the_deadline(ap
     for client, order_id in pledgers:
         assert pay_due_part(client, order_id) == "paid"
     assert settle_campaigns() == {"fulfilling": 1}
-    assert [p.status for p in _pledges(campaign_id)] == ["active", "active"]
+    assert [p.status for p in pledges_of(campaign_id)] == ["active", "active"]
 
 
 def test_two_workers_settling_together_forfeit_once_and_offer_once(app, world, make_buyer):
@@ -110,7 +98,7 @@ def test_two_workers_settling_together_forfeit_once_and_offer_once(app, world, m
 
     assert sorted(map(str, results)) in (["{'fulfilling': 1}", "{}"],
                                          ["{'fulfilling': 1}", "{'settled_elsewhere': 1}"]), results
-    pledges = _pledges(campaign_id)
+    pledges = pledges_of(campaign_id)
     assert [p.status for p in pledges if p.kind == "pledge"] == ["active", "active", "forfeited"]
     assert len([p for p in pledges if p.kind == "top_up"]) == 2
     assert count(Refund, Refund.order_id == pledgers[2][1]) == 1

@@ -16,6 +16,7 @@ from shop.refunds.models import Refund, RefundPart
 from shop.suppliers.models import Supplier
 from tests.orders.factories import api_as
 from tests.orders.invariants import assert_exact
+from tests.presale.factories import pledges_of
 
 JOURNEY = ["draft", "open", "closed", "succeeded", "allocated", "fulfilling", "completed"]
 
@@ -23,10 +24,6 @@ JOURNEY = ["draft", "open", "closed", "succeeded", "allocated", "fulfilling", "c
 def _demo_campaigns(status: str) -> list[Campaign]:
     return list(db.session.scalars(select(Campaign).where(Campaign.status == status,
                                                           Campaign.title.like("%（演示）"))))
-
-
-def _pledges(campaign_id: int) -> list[Pledge]:
-    return list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign_id).order_by(Pledge.id)))
 
 
 def _user(email: str) -> User:
@@ -49,7 +46,7 @@ def test_demo_has_a_completed_campaign_whose_short_harvest_was_cut_refunded_and_
     assert [e.to_status for e in events if e.to_status] == JOURNEY
     assert [e.created_at for e in events] == sorted(e.created_at for e in events) and events[-1].created_at < now
 
-    pledges = _pledges(done.id)
+    pledges = pledges_of(done.id)
     assert sum(p.quantity for p in pledges) > done.harvested_quantity  # the harvest was short
     assert sum(p.allocated_quantity for p in pledges) == done.harvested_quantity
     assert any(p.allocated_quantity < p.quantity for p in pledges)
@@ -78,7 +75,7 @@ def test_demo_has_a_live_campaign_with_paid_deposits_and_a_plan_and_loads_once()
     [live] = _demo_campaigns("open")
     assert live.takes_pledges(utcnow())
     assert live.deposit_per_unit_fen * 5 <= live.unit_price_fen and live.per_buyer_limit
-    pledges = _pledges(live.id)
+    pledges = pledges_of(live.id)
     assert len(pledges) >= 3 and live.pledged_quantity == sum(p.quantity for p in pledges) < live.minimum_quantity
     for pledge in pledges:
         order = db.session.get(Order, pledge.order_id)

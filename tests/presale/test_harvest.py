@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from shop.extensions import db
 from shop.refunds.models import Refund
-from tests.orders.factories import PRICE_A, api_as, load_order, provider_refunds, state
+from tests.orders.factories import PRICE_A, api_as, load_order, state
 from tests.orders.invariants import assert_exact
-from tests.presale.factories import (DEPOSIT_A, allocate, campaign_row, make_cooperative, succeeded_campaign,
-                                     open_campaign)
+from tests.presale.factories import (DEPOSIT_A, allocate, campaign_row, make_cooperative, open_campaign,
+                                     refunded_at_provider, refunds_of, succeeded_campaign)
 from tests.support import assert_problem, make_user
 
 # The proof: 700 harvested against pledges of 400, 300, 200 and 100 (placed in that order; the first
@@ -19,24 +19,6 @@ PLEDGED = [400, 300, 200, 100]
 INSTITUTIONAL = (0, 3)
 EXPECTED = {"pro_rata": [280, 210, 140, 70], "first_come": [400, 300, 0, 0],
             "institutions_first": [400, 120, 80, 100]}
-
-
-def _refunds(order_id: int) -> list[tuple[str, str, int]]:
-    try:
-        return [(r.kind, r.status, r.amount_fen) for r in db.session.scalars(
-            select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))]
-    finally:
-        db.session.commit()
-
-
-def _deposit_intent(order_id: int) -> str:
-    from shop.payments.models import Payment
-
-    try:
-        return db.session.scalar(select(Payment.provider_ref).where(Payment.order_id == order_id,
-                                                                    Payment.kind == "deposit"))
-    finally:
-        db.session.commit()
 
 
 @pytest.mark.parametrize("policy", sorted(EXPECTED))
@@ -63,7 +45,7 @@ def test_700_of_1000_gives_the_documented_units_refunds_and_balances(app, world,
             assert order.status == "cancelled"
             assert row["refund_fen"] == pledged * DEPOSIT_A == order.refunded_fen == order.paid_fen
             assert row["balance_fen"] == 0
-            assert _refunds(order_id) == [("cancellation", "succeeded", pledged * DEPOSIT_A)]
+            assert refunds_of(order_id) == [("cancellation", "succeeded", pledged * DEPOSIT_A)]
         else:
             refund = (pledged - allotted) * DEPOSIT_A
             assert order.status == "deposit_paid"
@@ -72,9 +54,9 @@ def test_700_of_1000_gives_the_documented_units_refunds_and_balances(app, world,
             assert order.paid_fen - order.refunded_fen == allotted * DEPOSIT_A
             assert row["refund_fen"] == refund and order.refunded_fen == refund
             assert row["balance_fen"] == order.total_fen - allotted * DEPOSIT_A
-            assert _refunds(order_id) == ([("harvest_shortfall", "succeeded", refund)] if refund else [])
+            assert refunds_of(order_id) == ([("harvest_shortfall", "succeeded", refund)] if refund else [])
         # What went back at localstripe is what the refund says, on the deposit's PaymentIntent.
-        assert sum(r["amount"] for r in provider_refunds(_deposit_intent(order_id))) == row["refund_fen"]
+        assert refunded_at_provider(order_id) == row["refund_fen"]
     # The stored explanation is the answer again; a second allocation is refused.
     assert api_as(world.owner_a).get(f"/api/v1/campaigns/{campaign_id}/allocation").json["pledges"] == rows
     assert_problem(allocate(world, campaign_id, 700), 409, "illegal_campaign_transition")
@@ -86,7 +68,7 @@ def test_a_harvest_that_covers_demand_fills_every_pledge_and_refunds_nothing(app
     assert response.status_code == 200, response.json
     assert [(row["allocated"], row["refund_fen"]) for row in response.json["pledges"]] == [(3, 0), (5, 0)]
     assert all(load_order(order_id).lines[0].quantity == q for (_, order_id), q in zip(pledgers, [3, 5]))
-    assert _refunds(pledgers[0][1]) == _refunds(pledgers[1][1]) == []
+    assert refunds_of(pledgers[0][1]) == refunds_of(pledgers[1][1]) == []
     # The buyer sees the allotment on the pledge.
     client, order_id = pledgers[0]
     mine = client.get(f"/api/v1/campaigns/{campaign_id}/pledges").json
@@ -166,7 +148,7 @@ def test_a_shortfall_refund_the_provider_refuses_waits_for_a_bank_transfer_inste
 
     order = load_order(order_id)
     assert order.total_fen == PRICE_A + order.shipping_fen and order.refunded_fen == 9 * PRICE_A
-    assert _refunds(order_id) == [("harvest_shortfall", "awaiting_transfer", 9 * PRICE_A)]
+    assert refunds_of(order_id) == [("harvest_shortfall", "awaiting_transfer", 9 * PRICE_A)]
     [part] = db.session.scalars(select(RefundPart).join(Refund).where(Refund.order_id == order_id))
     assert part.status == "awaiting_transfer" and part.failure_message
     db.session.commit()
@@ -175,5 +157,5 @@ def test_a_shortfall_refund_the_provider_refuses_waits_for_a_bank_transfer_inste
         f"/api/v1/refunds/{part.refund_id}/transfers",
         json={"part_id": part.id, "reference": "BANK-REFUND-1", "value_date": order.placed_at.date().isoformat()})
     assert response.status_code == 200, response.json
-    assert _refunds(order_id) == [("harvest_shortfall", "succeeded", 9 * PRICE_A)]
+    assert refunds_of(order_id) == [("harvest_shortfall", "succeeded", 9 * PRICE_A)]
     assert_exact(order_id)

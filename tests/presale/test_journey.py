@@ -6,18 +6,15 @@ ships and is delivered; the cooperatives' deliveries are recorded; the campaign 
 adds up to the fen at the end."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from shop.extensions import db
 from shop.presale.balances import settle_campaigns
 from shop.presale.closing import close_due_campaigns
 from shop.presale import events as campaign_events
-from shop.presale.models import CAMPAIGN_STATUSES, Pledge
-from tests.orders.factories import PRICE_A, api_as, load_order, provider_refunds, ship_and_deliver
+from shop.presale.models import CAMPAIGN_STATUSES
+from tests.orders.factories import PRICE_A, api_as, load_order, ship_and_deliver
 from tests.orders.invariants import assert_exact
 from tests.presale.factories import (DEPOSIT_A, allocate, campaign_row, commit_supply, end_window, make_cooperative,
                                      make_org_pledger, make_pledger, open_campaign, paid_pledge, pay_due_part,
-                                     pledge, set_campaign, told)
+                                     pledge, pledges_of, refunded_at_provider, set_campaign, told)
 from tests.procurement.factories import invoice_of, pay_by_transfer
 
 GUANGDONG = "440000"  # 广东 supports 巫山 (support_pairs.csv)
@@ -32,22 +29,6 @@ ALLOTTED = {"a": 5, "canteen": 12, "b": 3, "c": 2}
 
 def _ship(world, client, order_id: int) -> None:
     ship_and_deliver(world, client.get(f"/api/v1/orders/{order_id}").json)
-
-
-def _pledges(campaign_id: int) -> list[Pledge]:
-    try:
-        return list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign_id).order_by(Pledge.id)
-                                       .execution_options(populate_existing=True)))
-    finally:
-        db.session.commit()
-
-
-def _intent_refunded(order_id: int) -> int:
-    from shop.payments.models import Payment
-
-    ref = db.session.scalar(select(Payment.provider_ref).where(Payment.order_id == order_id, Payment.kind == "deposit"))
-    db.session.commit()
-    return sum(refund["amount"] for refund in provider_refunds(ref))
 
 
 def test_a_wushan_plum_campaign_from_pledges_to_delivered_orders(world):
@@ -102,7 +83,7 @@ def test_a_wushan_plum_campaign_from_pledges_to_delivered_orders(world):
         if who == "canteen":  # on terms: nothing to refund, invoiced for the units allotted
             assert row["refund_fen"] == 0 and invoice_of(order).amount_fen == order.total_fen
         else:
-            assert row["refund_fen"] == (units - ALLOTTED[who]) * DEPOSIT_A == _intent_refunded(order.id)
+            assert row["refund_fen"] == (units - ALLOTTED[who]) * DEPOSIT_A == refunded_at_provider(order.id)
             assert row["balance_fen"] == order.total_fen - ALLOTTED[who] * DEPOSIT_A == order.due_fen
 
     # Balances: a and b pay by card; c does not, and after the deadline forfeits its 定金 of 2 units, which are
@@ -113,9 +94,9 @@ def test_a_wushan_plum_campaign_from_pledges_to_delivered_orders(world):
     assert settle_campaigns() == {"fulfilling": 1}
     forfeited = load_order(orders["c"])
     assert forfeited.status == "cancelled" and forfeited.net_paid_fen == 2 * DEPOSIT_A
-    top_ups = [p for p in _pledges(campaign_id) if p.kind == "top_up"]
+    top_ups = [p for p in pledges_of(campaign_id) if p.kind == "top_up"]
     assert sorted(p.quantity for p in top_ups) == [1, 1]
-    by_order = {pledge_.order_id: pledge_ for pledge_ in _pledges(campaign_id)}
+    by_order = {pledge_.order_id: pledge_ for pledge_ in pledges_of(campaign_id)}
     for top_up in top_ups:
         who = next(w for w in ("a", "b") if by_order[orders[w]].id == top_up.parent_pledge_id)
         assert pay_due_part(clients[who], top_up.order_id) == "paid"

@@ -11,7 +11,7 @@ from shop.presale.closing import close_due_campaigns
 from shop.presale.models import Pledge
 from tests.orders.factories import PRICE_A, api_as, load_order, ship_and_deliver, state
 from tests.presale.factories import (DEPOSIT_A, allocate, campaign_row, end_window, make_org_pledger, make_pledger,
-                                     open_campaign, paid_pledge, pledge, pledging_member)
+                                     open_campaign, paid_pledge, pledge, pledging_member, refunds_of)
 from tests.procurement.factories import (add_member, invoice_of, make_organization, make_overdue, pay_by_transfer,
                                          requisition)
 from tests.support import assert_problem
@@ -185,16 +185,7 @@ def test_a_pledge_on_terms_of_a_failed_campaign_or_withdrawn_is_cancelled_with_n
     for order_id in (withdrawn, kept):
         order = load_order(order_id)
         assert (order.status, order.paid_fen, order.refunded_fen) == ("cancelled", 0, 0)
-        assert _refund_count(order_id) == 0
-
-
-def _refund_count(order_id: int) -> int:
-    from shop.refunds.models import Refund
-
-    try:
-        return db.session.scalar(select(func.count()).select_from(Refund).where(Refund.order_id == order_id))
-    finally:
-        db.session.commit()
+        assert refunds_of(order_id) == []
 
 
 def _user_of(client) -> int:

@@ -4,38 +4,18 @@ nothing; everything else is refused with its code and changes nothing; concurren
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
-
 from shop.extensions import db
-from shop.refunds.models import Refund
-from tests.orders.factories import PRICE_A, load_order, provider_refunds, state
+from tests.orders.factories import PRICE_A, load_order, state
 from tests.orders.invariants import assert_exact
 from tests.payments.conftest import run_together
 from tests.presale.factories import (DEPOSIT_A, active_pledged, campaign_row, end_window, make_org_pledger,
-                                     make_pledger, open_campaign, paid_pledge, pledge)
+                                     make_pledger, open_campaign, paid_pledge, pledge, refunded_at_provider, refunds_of)
 from tests.support import assert_problem
 
 
 def _reduce(client, campaign_id: int, order_id: int, body):
     return client.post(f"/api/v1/campaigns/{campaign_id}/pledges/{order_id}/reduce",
                        json=body if isinstance(body, dict) else {"quantity": body})
-
-
-def _refunds(order_id: int) -> list[tuple[str, str, int]]:
-    try:
-        return [(r.kind, r.status, r.amount_fen) for r in db.session.scalars(
-            select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))]
-    finally:
-        db.session.commit()
-
-
-def _deposit_intent(order_id: int) -> str:
-    from shop.payments.models import Payment
-
-    try:
-        return db.session.scalar(select(Payment.provider_ref).where(Payment.order_id == order_id))
-    finally:
-        db.session.commit()
 
 
 @pytest.mark.parametrize("deposit", [DEPOSIT_A, 0], ids=["deposit", "full_prepayment"])
@@ -53,14 +33,14 @@ def test_reducing_a_paid_pledge_refunds_the_units_dropped_and_gives_them_back(wo
     order = load_order(order_id)
     assert (order.lines[0].quantity, order.total_fen, order.deposit_fen) == (2, 2 * PRICE_A + shipping, 2 * deposit)
     assert order.refunded_fen == 3 * per_unit and order.net_paid_fen == (2 * deposit if deposit else order.total_fen)
-    assert _refunds(order_id) == [("pledge_reduced", "succeeded", 3 * per_unit)]
-    assert sum(r["amount"] for r in provider_refunds(_deposit_intent(order_id))) == 3 * per_unit
+    assert refunds_of(order_id) == [("pledge_reduced", "succeeded", 3 * per_unit)]
+    assert refunded_at_provider(order_id) == 3 * per_unit
     assert campaign_row(campaign["id"]).pledged_quantity == 2 == active_pledged(campaign["id"])
     assert_exact(order_id)
     # The same quantity again (a retried request) answers the same and refunds nothing more.
     again = _reduce(client, campaign["id"], order_id, 2)
     assert again.status_code == 200 and again.json["order"]["total_fen"] == order.total_fen
-    assert len(_refunds(order_id)) == 1
+    assert len(refunds_of(order_id)) == 1
 
 
 def test_a_pledge_on_terms_is_reduced_with_nothing_to_refund(world):
@@ -71,7 +51,7 @@ def test_a_pledge_on_terms_is_reduced_with_nothing_to_refund(world):
     assert _reduce(client, campaign["id"], order_id, 1).status_code == 200
     order = load_order(order_id)
     assert (order.lines[0].quantity, order.paid_fen, order.deposit_fen, order.status) == (1, 0, 0, "approved")
-    assert _refunds(order_id) == [] and campaign_row(campaign["id"]).pledged_quantity == 1
+    assert refunds_of(order_id) == [] and campaign_row(campaign["id"]).pledged_quantity == 1
 
 
 def test_what_may_not_be_reduced_is_refused_and_nothing_changes(world):
@@ -119,6 +99,6 @@ def test_concurrent_reductions_of_one_pledge_stay_exact(app, world, make_buyer):
     assert statuses <= {200, 422}, statuses
     kept = load_order(order_id).lines[0].quantity
     assert kept in (2, 3, 4)
-    assert sum(amount for _, _, amount in _refunds(order_id)) == (6 - kept) * DEPOSIT_A
+    assert sum(amount for _, _, amount in refunds_of(order_id)) == (6 - kept) * DEPOSIT_A
     assert campaign_row(campaign["id"]).pledged_quantity == kept == active_pledged(campaign["id"])
     assert_exact(order_id)
