@@ -241,7 +241,8 @@ class _PledgeAllocationSchema(Schema):
     allocated = fields.Integer()
     reason = fields.String(metadata={"description": "Why this pledge got what it got"})
     refund_fen = fields.Integer(metadata={"description": "Deposit (or prepayment) given back for units not allotted"})
-    balance_fen = fields.Integer(metadata={"description": "What the order still owes now"})
+    balance_fen = fields.Integer(metadata={"description": "The card balance the order still asks (0 on terms: the "
+                                                          "invoice bills it)"})
 
 
 class AllocationSchema(Schema):
