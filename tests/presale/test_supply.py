@@ -134,3 +134,33 @@ def test_bad_input_is_refused_and_changes_nothing(world, body):
                                           json={"supplier_id": world.supplier_a, **body})
     assert_problem(response, 422, "validation_error")
     assert count(SupplyCommitment) == 0
+
+
+def test_concurrent_commitments_of_one_grade_leave_one_row_and_a_history_that_chains(app, world):
+    """Six requests of the same cooperative and grade at once: one row, each accepted change in the history with
+    the quantity it replaced, and the row holding the last of them."""
+    from shop.extensions import db
+    from tests.payments.conftest import run_together
+
+    campaign = open_campaign(world)
+    clients = [api_as(world.owner_a) for _ in range(6)]  # one each: test clients are not thread-safe
+
+    def attempt(client, quantity):
+        def run():
+            with app.app_context():
+                try:
+                    return commit_supply(client, campaign["id"], world.supplier_a, quantity, grade="特级果")
+                finally:
+                    db.session.remove()
+        return run
+
+    results = run_together([attempt(client, q) for client, q in zip(clients, range(10, 16))])
+    statuses = [getattr(r, "status_code", repr(r)) for r in results]
+    assert set(statuses) <= {200, 409}, statuses
+    assert all(r.json["code"] == "supply_changed" for r in results if r.status_code == 409)
+    rows = _supply(api_as(world.owner_a), campaign["id"])
+    events = [e["data"] for e in api_as(world.owner_a).get(f"/api/v1/campaigns/{campaign['id']}/events").json
+              if e["type"] == "supply_committed"]
+    assert len(rows) == 1 and len(events) == statuses.count(200) >= 1
+    assert [e["previous_quantity"] for e in events] == [None] + [e["quantity"] for e in events[:-1]]
+    assert rows[0]["quantity"] == events[-1]["quantity"]
