@@ -141,10 +141,10 @@ def test_a_shortfall_refund_the_provider_refuses_waits_for_a_bank_transfer_inste
     from shop.refunds.models import RefundPart
 
     campaign_id, [(_, order_id)] = succeeded_campaign(app, world, make_buyer, [10], deposit_per_unit_fen=0)
-    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")  # the provider cannot be reached
-    response = allocate(world, campaign_id, 1)
+    with monkeypatch.context() as patch:  # undo() would also undo the suite's fresh app context per request
+        patch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")  # the provider cannot be reached
+        response = allocate(world, campaign_id, 1)
     assert response.status_code == 200, response.json
-    monkeypatch.undo()
 
     order = load_order(order_id)
     assert order.total_fen == PRICE_A + order.shipping_fen and order.refunded_fen == 9 * PRICE_A
