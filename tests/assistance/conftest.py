@@ -13,6 +13,8 @@ from tests.orders.fixtures import as_user, buyer, no_smtp, stripe_base, world  #
 from tests.suppliers.factories import make_supplier
 from tests.support import make_user
 
+__all__ = ["as_user", "buyer", "no_smtp", "stripe_base", "world", "yunyang", "admin"]  # fixtures pytest collects
+
 YUNYANG = "500235"
 TCM_PRICE = 8800  # 云阳 中药饮片, seven_day: returnable without reason
 SHIPPING_FEN = 800  # the 云阳 supplier's flat fee: money that is no district's product

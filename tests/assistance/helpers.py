@@ -83,6 +83,6 @@ def assert_exact() -> None:
 def reattribute(*args: str) -> str:
     """`flask shop reattribute` as an operator runs it; returns what it printed."""
     result = current_app.test_cli_runner().invoke(args=["shop", "reattribute", *args])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, (result.output, repr(result.exception))
     db.session.remove()
     return result.output
