@@ -49,12 +49,16 @@ def pair_id(supporter: str, recipient: str, kind: str = "three_gorges_counterpar
         SupportPair.supporter_code == supporter, SupportPair.recipient_code == recipient, SupportPair.kind == kind)))
 
 
-def assert_exact() -> None:
+def assert_attribution_exact() -> None:
     """Per district and per line, the entries add up to the lines' paid - refunded, to the fen; a line's entries
-    all sit on one pair (its net is never split), and no pair, district or line holds negative money."""
+    all sit on one pair (its net is never split), no line holds negative money on a pair, and units stay within
+    the line: all of them when it holds its whole total, none when it holds nothing."""
     def read():
         lines = db.session.execute(select(OrderLine.id, OrderLine.origin_district_code,
-                                          OrderLine.paid_fen - OrderLine.refunded_fen)).all()
+                                          OrderLine.paid_fen - OrderLine.refunded_fen, OrderLine.line_total_fen,
+                                          OrderLine.quantity)).all()
+        units = dict(db.session.execute(select(AttributionEntry.order_line_id, func.sum(AttributionEntry.quantity))
+                                        .group_by(AttributionEntry.order_line_id)).all())
         by_line = dict(db.session.execute(select(AttributionEntry.order_line_id, func.sum(AttributionEntry.amount_fen))
                                           .group_by(AttributionEntry.order_line_id)).all())
         by_district = dict(db.session.execute(select(AttributionEntry.district_code,
@@ -63,12 +67,16 @@ def assert_exact() -> None:
         by_pair = db.session.execute(select(AttributionEntry.order_line_id, AttributionEntry.pair_id,
                                             func.sum(AttributionEntry.amount_fen))
                                      .group_by(AttributionEntry.order_line_id, AttributionEntry.pair_id)).all()
-        return lines, by_line, by_district, by_pair
+        return lines, units, by_line, by_district, by_pair
 
-    lines, by_line, by_district, by_pair = _read(read)
+    lines, units, by_line, by_district, by_pair = _read(read)
     expected_district: dict[str, int] = defaultdict(int)
-    for line_id, district, held in lines:
+    for line_id, district, held, total, quantity in lines:
         assert int(by_line.get(line_id, 0)) == held, (line_id, by_line.get(line_id), held)
+        counted = int(units.get(line_id, 0))
+        assert 0 <= counted <= quantity, (line_id, counted, quantity)
+        if held in (0, total):  # a line holding nothing counts no units; one holding its whole total, all of them
+            assert counted == (quantity if held else 0), (line_id, counted, held, total, quantity)
         expected_district[district] += held
     assert {d: int(v) for d, v in by_district.items()} == {d: v for d, v in expected_district.items()
                                                             if v or d in by_district}

@@ -4,7 +4,7 @@ refuses. Payments and refunds go through localstripe; after every step the entri
 from __future__ import annotations
 
 from tests.assistance.conftest import SHIPPING_FEN, TCM_PRICE, YUNYANG
-from tests.assistance.helpers import assert_exact, entries, net, pair_id
+from tests.assistance.helpers import assert_attribution_exact, entries, net, pair_id
 from tests.orders.factories import PRICE_A, SHIP, api_as, fulfillment_of, load_order, make_address, pay, place
 from tests.procurement.factories import add_member, make_organization, pay_by_transfer, requisition
 from tests.support import make_user
@@ -47,7 +47,7 @@ def test_a_jiangsu_shoppers_paid_order_counts_for_yunyang_and_for_the_pair(world
     # The shipping fee was paid too, and is no district's product.
     assert load_order(order["id"]).paid_fen == 3 * TCM_PRICE + SHIPPING_FEN
     assert net(district_code=YUNYANG) == (3 * TCM_PRICE, 3)
-    assert_exact()
+    assert_attribution_exact()
 
 
 def test_a_line_no_pair_covers_counts_for_its_district_only(world, buyer, yunyang):
@@ -60,7 +60,7 @@ def test_a_line_no_pair_covers_counts_for_its_district_only(world, buyer, yunyan
     assert by_district[WUSHAN].amount_fen == 2 * PRICE_A and by_district[WUSHAN].quantity == 2
     assert by_district[YUNYANG].pair_id == pair_id(JIANGSU, YUNYANG)
     assert net(pair_id=None) == (2 * PRICE_A, 2)
-    assert_exact()
+    assert_attribution_exact()
 
 
 def test_a_chongqing_buyer_counts_inside_chongqing(yunyang, world):
@@ -76,7 +76,7 @@ def test_a_chongqing_buyer_counts_inside_chongqing(yunyang, world):
     pay(other["id"])
     assert net(inside_chongqing=True) == (TCM_PRICE, 1)
     assert net(inside_chongqing=False) == (TCM_PRICE, 1)
-    assert_exact()
+    assert_attribution_exact()
 
 
 def test_a_partial_refund_corrects_money_and_the_units_it_returns(world, buyer, yunyang):
@@ -87,7 +87,7 @@ def test_a_partial_refund_corrects_money_and_the_units_it_returns(world, buyer, 
     pair = pair_id(JIANGSU, YUNYANG)
     assert rows == [("payment", 3 * TCM_PRICE, 3, pair), ("refund", -TCM_PRICE, -1, pair)]
     assert net(pair_id=pair) == (2 * TCM_PRICE, 2)
-    assert_exact()
+    assert_attribution_exact()
 
 
 def test_an_operator_refund_moves_money_and_no_units(world, buyer, yunyang, admin):
@@ -100,7 +100,7 @@ def test_an_operator_refund_moves_money_and_no_units(world, buyer, yunyang, admi
     # The refund was spread over the line and the shipping fee: only the line's part is attributed.
     assert net(order_id=order["id"]) == (line.paid_fen - line.refunded_fen, 2)
     assert line.refunded_fen < 1000 + SHIPPING_FEN
-    assert_exact()
+    assert_attribution_exact()
 
 
 def test_a_cancellation_takes_everything_back(world, buyer, yunyang):
@@ -112,7 +112,7 @@ def test_a_cancellation_takes_everything_back(world, buyer, yunyang):
     assert net(order_id=order["id"]) == (0, 0)
     assert [e.source for e in entries(order["id"])] == ["payment", "payment", "refund", "refund"]
     assert net(pair_id=pair_id(JIANGSU, YUNYANG)) == (0, 0)
-    assert_exact()
+    assert_attribution_exact()
 
 
 def test_a_refund_the_provider_refuses_leaves_attribution_as_it_was(app, world, buyer, yunyang, admin, monkeypatch):
@@ -135,7 +135,7 @@ def test_a_refund_the_provider_refuses_leaves_attribution_as_it_was(app, world, 
                                                                                "reason": "补偿"})
     assert response.json["status"] == "succeeded", response.json
     assert net(order_id=order["id"])[1] == 3
-    assert_exact()
+    assert_attribution_exact()
 
 
 def test_an_institutions_order_counts_for_the_organisations_region(yunyang):
@@ -153,4 +153,4 @@ def test_an_institutions_order_counts_for_the_organisations_region(yunyang):
             for e in rows} == {("institution", hospital.id, JIANGSU, False, "procurement",
                                 pair_id(JIANGSU, YUNYANG))}
     assert net(order_id=order.id) == (5 * TCM_PRICE, 5)
-    assert_exact()
+    assert_attribution_exact()

@@ -4,7 +4,7 @@ each line's net, says what moved per pair, and a second run moves nothing."""
 from __future__ import annotations
 
 from tests.assistance.conftest import TCM_PRICE, YUNYANG
-from tests.assistance.helpers import assert_exact, entries, net, pair_id, reattribute, snapshot
+from tests.assistance.helpers import assert_attribution_exact, entries, net, pair_id, reattribute, snapshot
 from tests.orders.factories import PRICE_A, pay, place
 
 JIANGSU, NANJING, WUSHAN = "320000", "320100", "500237"
@@ -36,7 +36,7 @@ def test_a_pair_added_counts_old_sales_only_once_reattributed(world, buyer, admi
     assert net(district_code=WUSHAN, pair_id=None) == (0, 0)
     assert net(district_code=WUSHAN) == (2 * PRICE_A, 2)  # the district's figure never moves
     assert [e.source for e in entries(order["id"])] == ["payment", "reattribution", "reattribution"]
-    assert_exact()
+    assert_attribution_exact()
 
     after = snapshot()
     assert "nothing to move" in reattribute()
@@ -57,7 +57,7 @@ def test_a_nearer_pair_takes_the_line_from_the_province(world, buyer, yunyang, a
     assert f"moved {3 * TCM_PRICE} fen on 1 order lines" in output
     assert (net(pair_id=province), net(pair_id=city)) == ((0, 0), (3 * TCM_PRICE, 3))
     assert net(order_id=other["id"], pair_id=None) == (PRICE_A, 1)
-    assert_exact()
+    assert_attribution_exact()
     assert "nothing to move" in reattribute()
 
 
@@ -84,7 +84,7 @@ def test_a_withdrawn_pair_keeps_its_figures_until_reattributed_and_refunds_follo
     assert f"pair {pair} 江苏省 → 云阳县: in 0 fen (0 units), out {held[0]} fen (2 units)" in output, output
     assert f"no pair → 云阳县: in {held[0]} fen (2 units), out 0 fen" in output, output
     assert net(pair_id=pair) == (0, 0) and net(pair_id=None) == held
-    assert_exact()
+    assert_attribution_exact()
 
     # Verified again: the next run brings it back, and later money follows the line to where it is now.
     assert admin.patch(f"/api/v1/support-pairs/{pair}", json={"verified": True}).status_code == 200
@@ -94,5 +94,5 @@ def test_a_withdrawn_pair_keeps_its_figures_until_reattributed_and_refunds_follo
                                                                                "reason": "补偿"})
     assert response.json["status"] == "succeeded", response.json
     assert entries(order["id"])[-1].pair_id == pair
-    assert_exact()
+    assert_attribution_exact()
     assert "nothing to move" in reattribute()
