@@ -1,6 +1,7 @@
 """Attribution tests use the order-domain fixtures (localstripe, no SMTP; tests/orders/fixtures.py) and their
 two-supplier world (a 南京 shopper, suppliers in 巫山 and 奉节: districts no 江苏 pair covers), plus a 云阳 supplier
-(江苏省 → 云阳县 is a verified pair of the reference data) made here."""
+(江苏省 → 云阳县 is a verified pair of the reference data) made here; pre-sale tests use the payments tests'
+buyers (make_buyer) as tests/presale does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,10 +11,11 @@ import pytest
 from tests.catalog.factories import make_product
 from tests.orders.factories import set_rule, sku_of
 from tests.orders.fixtures import as_user, buyer, no_smtp, stripe_base, world  # noqa: F401
+from tests.payments.conftest import make_buyer  # noqa: F401
 from tests.suppliers.factories import make_supplier
 from tests.support import make_user
 
-__all__ = ["as_user", "buyer", "no_smtp", "stripe_base", "world", "yunyang", "admin"]  # fixtures pytest collects
+__all__ = ["as_user", "buyer", "no_smtp", "stripe_base", "world", "make_buyer", "yunyang", "admin"]  # fixtures pytest collects
 
 YUNYANG = "500235"
 TCM_PRICE = 8800  # 云阳 中药饮片, seven_day: returnable without reason
