@@ -117,24 +117,27 @@ def test_a_cancellation_takes_everything_back(world, buyer, yunyang):
 
 def test_a_refund_the_provider_refuses_leaves_attribution_as_it_was(app, world, buyer, yunyang, admin, monkeypatch):
     order = _delivered(buyer, world, yunyang, 3)
-    before = net(order_id=order["id"])
-    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")  # localstripe cannot be reached
-    refund = _return(buyer, yunyang, order, 2)  # returns units: they come back with the money
-    assert refund["status"] == "failed", refund
-    response = admin.post(f"/api/v1/orders/{order['id']}/operator-refunds", json={"amount_fen": 500,
-                                                                                   "reason": "补偿"})
-    assert response.json["status"] == "failed", response.json
-    monkeypatch.undo()
-
-    assert net(order_id=order["id"]) == before == (3 * TCM_PRICE, 3)
-    assert [e.source for e in entries(order["id"])] == ["payment", "refund", "refund_released", "refund",
-                                                       "refund_released"]
-    assert net(pair_id=pair_id(JIANGSU, YUNYANG)) == before
-    # With the provider back, a refund counts again (money only: the units stay).
-    response = admin.post(f"/api/v1/orders/{order['id']}/operator-refunds", json={"amount_fen": 500,
+    goodwill = admin.post(f"/api/v1/orders/{order['id']}/operator-refunds", json={"amount_fen": 500,
                                                                                "reason": "补偿"})
-    assert response.json["status"] == "succeeded", response.json
-    assert net(order_id=order["id"])[1] == 3
+    assert goodwill.json["status"] == "succeeded", goodwill.json  # money only: the units stay
+    before = net(order_id=order["id"])
+    assert before[1] == 3 and before[0] < 3 * TCM_PRICE
+    # A patch of its own: monkeypatch.undo() would also undo the suite's fresh app context per request.
+    with monkeypatch.context() as patch:
+        patch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")  # localstripe cannot be reached
+        refund = _return(buyer, yunyang, order, 2)  # returns units: they come back with the money
+        assert refund["status"] == "failed", refund
+        response = admin.post(f"/api/v1/orders/{order['id']}/operator-refunds", json={"amount_fen": 500,
+                                                                                   "reason": "补偿"})
+        assert response.json["status"] == "failed", response.json
+
+    assert net(order_id=order["id"]) == before
+    assert [(e.source, e.quantity) for e in entries(order["id"])][-4:] == [
+        ("refund", -2), ("refund_released", 2), ("refund", 0), ("refund_released", 0)]
+    assert net(pair_id=pair_id(JIANGSU, YUNYANG)) == before
+    # With the provider back, the return counts.
+    assert _return(buyer, yunyang, order, 2)["status"] == "succeeded"
+    assert net(order_id=order["id"])[1] == 1
     assert_attribution_exact()
 
 
