@@ -86,6 +86,11 @@ BLUEPRINT_MODULES = (
 )
 
 
+# Domains that react to other domains' signals without routes that would import them: imported so that their
+# receivers are connected in every process (web, jobs, commands).
+RECEIVER_MODULES = ("shop.assistance.attribution",)
+
+
 def _register_blueprints(app: Flask) -> None:
     import importlib
 
@@ -95,3 +100,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs.assets)
     for module_name in BLUEPRINT_MODULES:
         api.register_blueprint(importlib.import_module(module_name).blp)
+    for module_name in RECEIVER_MODULES:
+        importlib.import_module(module_name)

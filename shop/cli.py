@@ -122,6 +122,17 @@ def settle_campaigns_command():
     click.echo(settle_campaigns())
 
 
+@shop_cli.command("reattribute")
+@click.option("--dry-run", is_flag=True, help="Report what would move, write nothing.")
+def reattribute_command(dry_run):
+    """Move consumption-assistance attribution to the support pairs of today and print what moved per pair
+    (a pair edit never does this by itself). Idempotent: a second run moves nothing."""
+    from shop.assistance.reattribution import reattribute
+
+    for line in reattribute(dry_run=dry_run).report():
+        click.echo(line)
+
+
 @shop_cli.command("send-outbox")
 def send_outbox():
     """Send pending notifications by SMTP (or keep them readable when SMTP is not configured)."""

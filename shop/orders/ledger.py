@@ -3,7 +3,9 @@
 Every payment is spread over what is still unpaid of the order's lines and its fulfilments' shipping, and
 every refund over what is paid and not yet refunded of them, both by largest remainder. So the net of each
 line (and with it of each supplier and each origin district) is always `paid_fen - refunded_fen` of its rows,
-and the rows add up to the order's totals.
+and the rows add up to the order's totals. Every move is announced once, here, with its signed shares
+(`signals.line_money_moved`): what other domains count per line (consumption-assistance attribution) follows
+the money from the one place that moves it.
 
 Everything here runs in the caller's transaction. The order row is updated first with a conditional UPDATE:
 that is the check (never more than the total, never more than paid) and the lock that serialises the
@@ -22,6 +24,7 @@ from sqlalchemy import select, update
 from shop.extensions import db
 from shop.money import allocate_proportionally
 from shop.orders.models import Fulfillment, Order, OrderLine
+from shop.orders.signals import line_money_moved
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ def record_payment(order_id: int, amount_fen: int) -> list[Share] | None:
     for share in shares:
         if not _add(share, "paid"):
             raise LedgerConflict(f"order {order_id}: item refused its payment share")
+    _moved(order_id, shares, "payment", 1)
     return shares
 
 
@@ -137,7 +141,10 @@ def reserve_refund(order_id: int, shares: list[Share]) -> bool:
             update(Order).where(Order.id == order_id, Order.refunded_fen + amount <= Order.paid_fen)
             .values(refunded_fen=Order.refunded_fen + amount)).rowcount != 1:
         return False
-    return all(_add(share, "refunded") for share in shares)
+    if not all(_add(share, "refunded") for share in shares):
+        return False
+    _moved(order_id, shares, "refund", -1)
+    return True
 
 
 def release_refund(order_id: int, shares: list[Share]) -> None:
@@ -146,6 +153,13 @@ def release_refund(order_id: int, shares: list[Share]) -> None:
     db.session.execute(update(Order).where(Order.id == order_id).values(refunded_fen=Order.refunded_fen - amount))
     for share in shares:
         _subtract(share, "refunded")
+    _moved(order_id, shares, "refund_released", 1)
+
+
+def _moved(order_id: int, shares: list[Share], source: str, sign: int) -> None:
+    if shares:
+        line_money_moved.send(order_id, source=source, shares=[
+            Share(s.fulfillment_id, s.order_line_id, sign * s.amount_fen, s.quantity) for s in shares])
 
 
 def scale(shares: list[Share], amount_fen: int) -> list[Share]:

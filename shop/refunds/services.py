@@ -176,7 +176,10 @@ def _release_part(refund: Refund, part: RefundPart, message: str) -> None:
     before = shares_of(refund)
     refund.released_fen += part.amount_fen
     kept = ledger.scale(before, refund.refunded_fen)
-    ledger.release_refund(refund.order_id, [Share(b.fulfillment_id, b.order_line_id, b.amount_fen - k.amount_fen)
+    # A line given back whole gives back the units it returned (attribution counts them); one kept in part
+    # still returns its units.
+    ledger.release_refund(refund.order_id, [Share(b.fulfillment_id, b.order_line_id, b.amount_fen - k.amount_fen,
+                                                  b.quantity if k.amount_fen == 0 else None)
                                             for b, k in zip(before, kept) if b.amount_fen != k.amount_fen])
     for line, share in zip(refund.lines, kept):
         line.amount_fen = share.amount_fen

@@ -186,3 +186,12 @@ def region_chain(code: str) -> list[Region]:
         chain.append(region)
         region = db.session.get(Region, region.parent_code) if region.parent_code else None
     return chain
+
+
+def pairs_to(recipient_codes=None) -> list[SupportPair]:
+    """The support pairs of every kind (to these recipient districts when given), by id: a read in the caller's
+    transaction, for consumption-assistance attribution."""
+    stmt = select(SupportPair).order_by(SupportPair.id)
+    if recipient_codes is not None:
+        stmt = stmt.where(SupportPair.recipient_code.in_(set(recipient_codes)))
+    return list(db.session.scalars(stmt))
