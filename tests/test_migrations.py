@@ -227,7 +227,7 @@ def test_lines_paid_before_attribution_get_their_entries_and_reattribute_puts_th
     from shop.regions.services import load_reference_data
 
     with migration_app.app_context():
-        upgrade(directory=MIGRATIONS_DIR, revision="c5a8e3f2d104")
+        upgrade(directory=MIGRATIONS_DIR, revision="e4b1c7d9a215")
         load_reference_data()
         with line_money_moved.muted():  # the code of today would write entries the old schema has no table for
             load_demo_data()

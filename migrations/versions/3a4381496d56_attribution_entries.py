@@ -7,7 +7,7 @@ no pair. `flask shop reattribute` then moves them to the pairs of today (the pai
 which is Python's to read).
 
 Revision ID: 3a4381496d56
-Revises: c5a8e3f2d104
+Revises: e4b1c7d9a215
 Create Date: 2026-12-03 12:00:07.740779
 
 """
@@ -18,7 +18,7 @@ import shop.database  # noqa: F401  (column types used by the models)
 
 # revision identifiers, used by Alembic.
 revision = '3a4381496d56'
-down_revision = 'c5a8e3f2d104'
+down_revision = 'e4b1c7d9a215'
 branch_labels = None
 depends_on = None
 
