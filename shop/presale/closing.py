@@ -2,8 +2,9 @@
 pledges reach the minimum, or `failed` (every pledge's order cancelled and what it paid refunded).
 
 Only paid pledges count, and an organisation's pledges on terms (approved: nothing is paid before the harvest).
-A pledge whose deposit (or full price) is still unpaid at the close is cancelled first: its PaymentIntent is closed at the provider before the unit of work (so it can no longer be paid,
-and a payment that landed meanwhile is applied instead, as the expiry job does).
+A pledge whose deposit (or full price) is still unpaid at the close is cancelled first: its PaymentIntent is
+closed at the provider before the unit of work (so it can no longer be paid, and a payment that landed meanwhile
+is applied instead, as the expiry job does).
 
 Safe to run twice or on two workers at once: each campaign is closed in one unit of work that locks its row
 and moves it by a conditional UPDATE on `open`, and each order is cancelled by a conditional move, so a
