@@ -41,7 +41,8 @@ class AuditEntry(db.Model):
 # since TRUNCATE (how the suite empties tables there) fires no row trigger, while SQLite's cleanup deletes rows.
 _PG_APPEND_ONLY = [
     DDL("CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "RAISE EXCEPTION 'audit_entry is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege'; "
+        "RAISE EXCEPTION 'audit_entry is append-only: %% refused', TG_OP "  # DDL %-formats: %% is plpgsql's %
+        "USING ERRCODE = 'insufficient_privilege'; "
         "END $$"),
     DDL("CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry "
         "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"),
