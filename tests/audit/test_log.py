@@ -111,9 +111,8 @@ def test_only_platform_admins_read_the_log(client, log):
 def test_no_operation_edits_or_deletes_an_entry(method, log, operator_client):
     _, ids = log
     for path in (f"{LOG}/{ids[0]}", LOG):
-        if (method, path) == ("post", f"{LOG}/{ids[0]}") or method != "post" or path == LOG:
-            response = getattr(operator_client, method)(path, json={"action": "supplier.rejected"})
-            assert_problem(response, 405, "method_not_allowed")
+        response = getattr(operator_client, method)(path, json={"action": "supplier.rejected"})
+        assert_problem(response, 405, "method_not_allowed")
     assert db.session.get(AuditEntry, ids[0], populate_existing=True).action == "supplier.approved"
     db.session.commit()
 
@@ -135,8 +134,8 @@ def test_the_spec_documents_the_vocabulary(client):
     described = spec["components"]["schemas"]["AuditEntry"]["properties"]["action"]["description"]
     assert all(f"`{name}`" in described for name in actions.ACTIONS)
     assert "admin_only" in operation["responses"]["403"]["x-error-codes"]
-    assert set(spec["paths"][f"{LOG}/{{entry_id}}"]) == {"get", "parameters"} or \
-        set(spec["paths"][f"{LOG}/{{entry_id}}"]) == {"get"}
+    for path in (LOG, f"{LOG}/{{entry_id}}"):  # reads only
+        assert {method for method in spec["paths"][path] if method != "parameters"} == {"get"}
 
 
 # --- what record keeps -------------------------------------------------------------------------------------------
