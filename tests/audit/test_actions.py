@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from shop.audit.actions import ACTIONS
-from tests.audit.helpers import assert_one_entry, entries_since, mark
 from shop.suppliers import services as suppliers
-from tests.audit.scenarios import RECORDED, REFUSED, requested_refund, supplier_owner
-from tests.presale.factories import DEPOSIT_A, open_campaign, paid_pledge
+from tests.audit.helpers import assert_one_entry, entries_since, mark
+from tests.audit.scenarios import RECORDED, REFUSED, TODAY, requested_refund, supplier_owner, transfer_order
 from tests.orders.factories import api_as, make_world
-from tests.support import assert_problem
-from tests.payments.conftest import make_buyer  # noqa: F401  (fixture)
+from tests.payments.conftest import make_buyer, run_together  # noqa: F401  (make_buyer: a fixture)
+from tests.presale.factories import DEPOSIT_A, open_campaign, paid_pledge
+from tests.support import assert_problem, make_user
 
 # Wired by the settlements work, which builds these actions (see README, "Operators' audit log").
 WIRED_ELSEWHERE = {"settlement.paid", "commission_rate.set"}
@@ -80,3 +80,19 @@ def test_a_suppliers_own_refund_decision_is_not_an_operator_action(operator):
     assert response.status_code == 200, response.json
     assert entries_since(since) == []
 
+
+
+def test_concurrent_operators_leave_one_entry_per_action_that_went_through(operator):
+    world, order = transfer_order()
+    order_id, part = order.id, order.total_fen // 3 + 1  # three of these are more than the total: two fit
+    admins = [operator] + [make_user(admin=True) for _ in range(3)]
+    clients = [api_as(admin) for admin in admins]
+    since = mark()
+    results = run_together([lambda c=c, i=i: c.post(f"/api/v1/orders/{order_id}/bank-transfers", json={
+        "amount_fen": part, "value_date": TODAY, "reference": f"RACE-{i:04d}"}).status_code
+        for i, c in enumerate(clients)])
+    assert sorted(results) == [201, 201, 422, 422], results
+    written = entries_since(since)
+    assert sorted(e.actor_id for e in written) == sorted(a.id for a, r in zip(admins, results) if r == 201)
+    assert {(e.action, e.target_id) for e in written} == {("bank_transfer.recorded", str(order_id))}
+    assert sorted(e.after["paid_fen"] for e in written) == [part, 2 * part]  # each saw the other's transfer
