@@ -219,3 +219,11 @@ def test_the_migrated_database_refuses_to_update_or_delete_an_entry(migration_ap
         with db.engine.connect() as connection:
             assert "audit_entry" not in db.inspect(connection).get_table_names()
         db.session.remove()
+
+
+def test_nothing_before_or_after_is_sql_null(operator):
+    created = write(operator, actions.SUPPORT_PAIR_CREATED, 3, after={"kind": "other"})
+    with db.engine.connect() as connection:
+        row = connection.execute(text('SELECT "before" IS NULL, "after" IS NULL FROM audit_entry WHERE id = :id'),
+                                 {"id": created}).one()
+    assert tuple(map(bool, row)) == (True, False)
