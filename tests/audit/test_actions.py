@@ -13,7 +13,7 @@ from tests.payments.conftest import make_buyer, run_together  # noqa: F401  (mak
 from tests.presale.factories import DEPOSIT_A, open_campaign, paid_pledge
 from tests.support import assert_problem, make_user
 
-# Wired by the settlements work, which builds these actions (see README, "Operators' audit log").
+# Tested with the verbs that record them: tests/settlements/test_audit.py.
 WIRED_ELSEWHERE = {"settlement.paid", "commission_rate.set"}
 
 
