@@ -83,6 +83,7 @@ BLUEPRINT_MODULES = (
     "shop.fapiao.routes",
     "shop.presale.routes",
     "shop.presale.supply_routes",
+    "shop.assistance.routes",
 )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.database import UTCDateTime, string_enum, utcnow
@@ -26,6 +26,8 @@ class AttributionEntry(db.Model):
     __table_args__ = (
         Index("ix_attribution_entry_district_code_created_at", "district_code", "created_at"),
         Index("ix_attribution_entry_pair_id_created_at", "pair_id", "created_at"),
+        # Statistics read a period of every district at once (shop.assistance.statistics).
+        Index("ix_attribution_entry_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,3 +49,17 @@ class AttributionEntry(db.Model):
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("support_pair.id"))
     supporter_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))  # the pair's supporter
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)  # the event's time
+
+
+class SupporterOffice(db.Model):
+    """A member of a supporting region's office (对口支援办公室): exports the figures of the pairs whose supporter
+    is that region or inside it. Granted and revoked by platform admins; revoking deletes the row."""
+
+    __tablename__ = "supporter_office"
+    __table_args__ = (UniqueConstraint("user_id", "region_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
