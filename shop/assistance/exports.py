@@ -85,7 +85,7 @@ def export(*, user, selection: Selection, format: str) -> tuple[bytes, str, str]
         for row in _detail_rows(rows):
             writer.writerow([csv_text(value) for value in row])
         return ("\ufeff" + buffer.getvalue()).encode("utf-8"), CSV_MIMETYPE, name
-    stats = statistics(selection, raw=True, within=within)
+    stats = statistics(selection, raw=True, within=within, exact_buyers=True)
     workbook = Workbook(write_only=True)
     workbook.properties.title = f"消费帮扶统计 {selection.start} – {selection.end}"
     for title, headers, sheet_rows in (("summary", SUMMARY_HEADERS, _summary_rows(stats)),

@@ -63,3 +63,36 @@ class SupporterOffice(db.Model):
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AttributionMonth(db.Model):
+    """A month (Asia/Shanghai) whose entries are summed in `attribution_rollup`, and how many entries it had then.
+    Entries are never changed or deleted, so while the month still has exactly that many, the rollup is its exact
+    sum; a statistic counts the month's entries first and reads the entries themselves when the count differs."""
+
+    __tablename__ = "attribution_month"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    entries: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AttributionRollup(db.Model):
+    """Entries of a rolled-up month summed per combination of the columns statistics group and filter by, with the
+    number of distinct buyers in the combination (an institution counts as its organisation)."""
+
+    __tablename__ = "attribution_rollup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    district_code: Mapped[str] = mapped_column(String(6))
+    product_id: Mapped[int] = mapped_column(Integer)
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    buyer_kind: Mapped[str] = mapped_column(String(16))
+    inside_chongqing: Mapped[bool | None] = mapped_column()
+    pair_id: Mapped[int | None] = mapped_column(Integer)
+    supporter_code: Mapped[str | None] = mapped_column(String(6))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    buyers: Mapped[int] = mapped_column(Integer)

@@ -18,11 +18,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from shop.assistance import error_codes as codes
 from shop.assistance.attribution import Chains
-from shop.assistance.models import AttributionEntry as Entry
+from shop.assistance import rollup
+from shop.assistance.models import AttributionEntry as Entry, AttributionRollup as Rollup
+from shop.assistance.rollup import BUYER
 from shop.assistance.suppression import Cell, Outcome, suppress
 from shop.catalog import queries as catalog
 from shop.database import local_day_start
@@ -121,90 +123,140 @@ def _known_region(code: str, field: str) -> None:
         raise ValidationFailed("Unknown region code.", code=codes.INVALID_REGION, errors={field: ["Unknown."]})
 
 
-def conditions(selection: Selection, context: Context, *, within: set[str] | None = None) -> list:
-    """The WHERE of a selection; `within`: the supporter codes an export is limited to."""
-    where = [Entry.created_at >= local_day_start(selection.start),
-             Entry.created_at < local_day_start(selection.end + dt.timedelta(days=1))]
+def period_of(selection: Selection) -> list:
+    return [Entry.created_at >= local_day_start(selection.start),
+            Entry.created_at < local_day_start(selection.end + dt.timedelta(days=1))]
+
+
+def conditions(selection: Selection, context: Context, table=Entry, *, within: set[str] | None = None) -> list:
+    """The filters of a selection on the entries or the rollup (the same column names; no period);
+    `within`: the supporter codes an export is limited to."""
+    where = []
     if selection.district:
         _known_region(selection.district, "district")
-        where.append(Entry.district_code == selection.district)
+        where.append(table.district_code == selection.district)
     if selection.supporter:
         _known_region(selection.supporter, "supporter")
-        where.append(Entry.supporter_code.in_(sorted(context.supporter_codes_within(selection.supporter))))
+        where.append(table.supporter_code.in_(sorted(context.supporter_codes_within(selection.supporter))))
     if within is not None:
-        where.append(Entry.supporter_code.in_(sorted(within)))
+        where.append(table.supporter_code.in_(sorted(within)))
     if selection.channel:
-        where.append(Entry.channel == selection.channel)
+        where.append(table.channel == selection.channel)
     if selection.buyer_kind:
-        where.append(Entry.buyer_kind == selection.buyer_kind)
+        where.append(table.buyer_kind == selection.buyer_kind)
     if selection.category is not None:
-        where.append(Entry.category_id.in_(sorted(_category_ids(selection.category))))
+        where.append(table.category_id.in_(sorted(_category_ids(selection.category))))
     if selection.group_by in ON_PAIRS_ONLY:
-        where.append(Entry.pair_id.is_not(None))
+        where.append(table.pair_id.is_not(None))
     return where
 
 
-def key_expression(selection: Selection, context: Context):
+def key_expression(selection: Selection, context: Context, table=Entry):
     group_by = selection.group_by
     if group_by == "district":
-        return Entry.district_code
+        return table.district_code
     if group_by == "supporter":
         provinces = context.province_of()
-        return case(provinces, value=Entry.supporter_code, else_=Entry.supporter_code) if provinces \
-            else Entry.supporter_code
+        return case(provinces, value=table.supporter_code, else_=table.supporter_code) if provinces \
+            else table.supporter_code
     if group_by in ("pair", "product", "category"):
-        column = {"pair": Entry.pair_id, "product": Entry.product_id, "category": Entry.category_id}[group_by]
-        return column
+        return {"pair": table.pair_id, "product": table.product_id, "category": table.category_id}[group_by]
     if group_by in ("buyer_kind", "channel"):
-        return getattr(Entry, group_by)
+        return getattr(table, group_by)
     if group_by == "market":
-        return case((Entry.inside_chongqing.is_(True), literal("inside")),
-                    (Entry.inside_chongqing.is_(False), literal("outside")), else_=literal("unknown"))
+        return case((table.inside_chongqing.is_(True), literal("inside")),
+                    (table.inside_chongqing.is_(False), literal("outside")), else_=literal("unknown"))
+    if table is Rollup:
+        return Rollup.month
     months = month_starts(selection.start, selection.end)  # month: a CASE on UTC instants, the same on both dbs
     labels = [month.strftime("%Y-%m") for month in months]
     whens = [(Entry.created_at < local_day_start(nxt), literal(label)) for nxt, label in zip(months[1:], labels)]
     return case(*whens, else_=literal(labels[-1])) if whens else literal(labels[-1])
 
 
-# An institution counts as its organisation: negative organisation ids never meet positive user ids.
-BUYER = func.coalesce(-Entry.organization_id, Entry.buyer_id)
-
-
-def per_buyer(selection: Selection, context: Context, *, within: set[str] | None = None):
-    """(key, buyer) → net amount, net quantity, net on pairs: the subquery every figure is summed from."""
-    base = (select(key_expression(selection, context).label("k"), BUYER.label("b"), Entry.amount_fen,
-                   Entry.quantity, Entry.pair_id)
-            .where(*conditions(selection, context, within=within)).subquery())
-    via = func.sum(case((base.c.pair_id.is_not(None), base.c.amount_fen), else_=0))
-    return (select(base.c.k, base.c.b, func.sum(base.c.amount_fen).label("a"), func.sum(base.c.quantity).label("q"),
-                   via.label("v"))
-            .group_by(base.c.k, base.c.b).subquery())
-
-
 def _key(value) -> str:
     return NO_CATEGORY if value is None else str(value)
 
 
-def aggregate(selection: Selection, context: Context, *, within: set[str] | None = None):
-    """The groups (key → Group) and a function counting the distinct buyers of several groups together."""
-    inner = per_buyer(selection, context, within=within)
-    counts = lambda condition: func.sum(case((condition, 1), else_=0))  # noqa: E731
-    rows = db.session.execute(select(inner.c.k, func.sum(inner.c.a), func.sum(inner.c.q),
-                                     counts(or_(inner.c.a != 0, inner.c.q != 0)), func.sum(inner.c.v),
-                                     counts(inner.c.v != 0))
-                              .group_by(inner.c.k)).all()
-    groups = {_key(k): Group(_key(k), int(a or 0), int(q or 0), int(n or 0), int(v or 0), int(vn or 0))
-              for k, a, q, n, v, vn in rows}
-    raw_keys = {_key(k): k for k, *_ in rows}
+def _in_keys(column, values: list):
+    return or_(column.in_([v for v in values if v is not None]), *([column.is_(None)] if None in values else []))
 
-    def union_buyers(keys: set[str], *, via: bool = False) -> int:
-        nonzero = inner.c.v != 0 if via else or_(inner.c.a != 0, inner.c.q != 0)
-        wanted = [raw_keys[key] for key in keys if key in raw_keys]
-        in_keys = or_(inner.c.k.in_([k for k in wanted if k is not None]),
-                      *([inner.c.k.is_(None)] if None in wanted else []))
-        return int(db.session.scalar(select(func.count(func.distinct(inner.c.b))).where(nonzero, in_keys)) or 0)
 
-    return groups, union_buyers
+class Figures:
+    """The groups of a selection (key → Group), read from the rollup's exact months and the entries of the rest
+    (shop.assistance.rollup); buyer counts exact where suppression needs them."""
+
+    def __init__(self, selection: Selection, context: Context, *, within: set[str] | None = None) -> None:
+        self.selection, self.context, self.within = selection, context, within
+        self.groups: dict[str, Group] = {}
+        self.raw_keys: dict[str, object] = {}
+        months = rollup.valid_months(selection.start, selection.end)
+        if months:
+            self._add_rollup([month.strftime("%Y-%m") for month in months])
+        ranges = rollup.raw_ranges(selection.start, selection.end, months)
+        if ranges:
+            self._add_entries(or_(*[and_(Entry.created_at >= a, Entry.created_at < b) for a, b in ranges]))
+
+    def _group(self, raw_key) -> Group:
+        key = _key(raw_key)
+        self.raw_keys[key] = raw_key
+        return self.groups.setdefault(key, Group(key))
+
+    def _add_rollup(self, months: list[str]) -> None:
+        base = (select(key_expression(self.selection, self.context, Rollup).label("k"), Rollup.amount_fen,
+                       Rollup.quantity, Rollup.pair_id, Rollup.buyers)
+                .where(Rollup.month.in_(months), *conditions(self.selection, self.context, Rollup,
+                                                             within=self.within)).subquery())
+        on_pair = base.c.pair_id.is_not(None)
+        rows = db.session.execute(select(base.c.k, func.sum(base.c.amount_fen), func.sum(base.c.quantity),
+                                         func.sum(case((on_pair, base.c.amount_fen), else_=0)), func.max(base.c.buyers),
+                                         func.max(case((on_pair, base.c.buyers), else_=0))).group_by(base.c.k))
+        for k, amount, quantity, via, buyers, via_buyers in rows:
+            group = self._group(k)
+            group.amount_fen += int(amount or 0)
+            group.quantity += int(quantity or 0)
+            group.via_pairs_fen += int(via or 0)
+            group.buyers, group.via_buyers = max(group.buyers, int(buyers or 0)), max(group.via_buyers,
+                                                                                        int(via_buyers or 0))
+
+    def _entries(self, period, *extra):
+        return (select(key_expression(self.selection, self.context).label("k"), BUYER.label("b"), Entry.amount_fen,
+                       Entry.quantity, Entry.pair_id)
+                .where(period, *conditions(self.selection, self.context, within=self.within), *extra).subquery())
+
+    def _add_entries(self, period) -> None:
+        base = self._entries(period)
+        on_pair = base.c.pair_id.is_not(None)
+        rows = db.session.execute(select(base.c.k, func.sum(base.c.amount_fen), func.sum(base.c.quantity),
+                                         func.sum(case((on_pair, base.c.amount_fen), else_=0)),
+                                         func.count(func.distinct(base.c.b)),
+                                         func.count(func.distinct(case((on_pair, base.c.b))))).group_by(base.c.k))
+        for k, amount, quantity, via, buyers, via_buyers in rows:
+            group = self._group(k)
+            group.amount_fen += int(amount or 0)
+            group.quantity += int(quantity or 0)
+            group.via_pairs_fen += int(via or 0)
+            group.buyers, group.via_buyers = max(group.buyers, int(buyers)), max(group.via_buyers, int(via_buyers))
+
+    def count_small(self, threshold: int) -> None:
+        """Replace the lower bounds under `threshold` by exact counts (from the entries of the whole period)."""
+        small = [g.key for g in self.groups.values() if (g.amount_fen or g.quantity) and g.buyers < threshold]
+        via_small = [g.key for g in self.groups.values() if g.via_pairs_fen and g.via_buyers < threshold]
+        for keys, via in ((small, False), (via_small, True)):
+            if keys:
+                base = self._entries(and_(*period_of(self.selection)), *([Entry.pair_id.is_not(None)] if via else []))
+                counts = db.session.execute(select(base.c.k, func.count(func.distinct(base.c.b)))
+                                            .where(_in_keys(base.c.k, [self.raw_keys[k] for k in keys]))
+                                            .group_by(base.c.k))
+                for k, n in counts:
+                    setattr(self.groups[_key(k)], "via_buyers" if via else "buyers", int(n))
+
+    def union_buyers(self, keys: set[str], *, via: bool = False) -> int:
+        """Distinct buyers of several groups together."""
+        base = self._entries(and_(*period_of(self.selection)), *([Entry.pair_id.is_not(None)] if via else []))
+        wanted = [self.raw_keys[key] for key in keys if key in self.raw_keys]
+        return int(db.session.scalar(select(func.count(func.distinct(base.c.b)))
+                                     .where(_in_keys(base.c.k, wanted))) or 0)
 
 
 # --- labels and the response --------------------------------------------------------------------------------
@@ -251,14 +303,19 @@ def min_buyers() -> int:
     return int(current_app.config.get("ASSISTANCE_MIN_BUYERS", 3))
 
 
-def statistics(selection: Selection, *, raw: bool = False, within: set[str] | None = None) -> dict:
-    """The figures of a selection, as the public API answers them (raw: without suppression)."""
+def statistics(selection: Selection, *, raw: bool = False, within: set[str] | None = None,
+               exact_buyers: bool = False) -> dict:
+    """The figures of a selection, as the public API answers them (raw: without suppression; exact_buyers: every
+    item's `buyers` exact, else a lower bound where it does not decide suppression)."""
     check_period(selection.start, selection.end)
     context = Context()
-    groups, union_buyers = aggregate(selection, context, within=within)
+    figures = Figures(selection, context, within=within)
+    threshold = min_buyers()
+    if exact_buyers or not raw:
+        figures.count_small(2**31 if exact_buyers else threshold)
+    groups, union_buyers = figures.groups, figures.union_buyers
     keys = _all_keys(selection, groups)
     groups = {key: groups.get(key) or Group(key) for key in keys}
-    threshold = min_buyers()
     outcome = via_outcome = Outcome(frozenset(), False)
     if not raw:
         outcome = suppress([Cell(g.key, g.amount_fen, g.quantity, g.buyers) for g in groups.values()],
@@ -307,7 +364,7 @@ def detail(selection: Selection, *, within: set[str] | None = None) -> list[dict
     context = Context()
     base = (select(key_expression(selection, context).label("k"), Entry.buyer_kind, Entry.product_id,
                    Entry.amount_fen, Entry.quantity)
-            .where(*conditions(selection, context, within=within)).subquery())
+            .where(*period_of(selection), *conditions(selection, context, within=within)).subquery())
     rows = db.session.execute(select(base.c.k, base.c.buyer_kind, base.c.product_id, func.sum(base.c.amount_fen),
                                      func.sum(base.c.quantity))
                               .group_by(base.c.k, base.c.buyer_kind, base.c.product_id)

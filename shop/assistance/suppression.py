@@ -2,7 +2,7 @@
 `ASSISTANCE_MIN_BUYERS` buyers spent.
 
 1. Primary: a group that is not zero and has fewer distinct buyers than the minimum (an institution counts as its
-   organisation; a buyer counts in a group when its net there is not zero) is withheld.
+   organisation; a buyer counts in a group when it has an entry there) is withheld.
 2. Complementary: the total is published, so withheld groups are recoverable together as total − Σ shown. The
    withheld set is therefore grown, the smallest shown group first (by |amount|, then |quantity|, then key), until
    it holds at least two groups AND at least `min_buyers` distinct buyers together (then the difference is a sum
@@ -24,7 +24,7 @@ class Cell:
     key: str
     amount_fen: int
     quantity: int
-    buyers: int  # distinct buyers whose net in the cell is not zero
+    buyers: int  # distinct buyers with an entry in the cell
 
     @property
     def nonzero(self) -> bool:
