@@ -36,7 +36,8 @@ class Stats(MethodView):
         "quantity and `suppressed: true`, its money goes to `withheld`; when that would leave a single group "
         "recoverable as total − the rest, the smallest other groups are withheld too, until the withheld groups "
         "are at least two with at least `min_buyers` buyers together. `total` includes everything. Withheld items "
-        "come last, by key. raw=true (platform administrators; 401 signed out) skips suppression."))
+        "come last, by key. raw=true (platform administrators; 401 signed out) skips suppression. Finished months are "
+        "read from an exact monthly rollup (`flask shop refresh-assistance-rollup`), the rest from the entries."))
     @public
     def get(self, args):
         """Counterpart-support statistics (public)."""

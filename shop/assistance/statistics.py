@@ -2,7 +2,7 @@
 Asia/Shanghai calendar days, grouped one way, with filters.
 
 Every figure is a sum over entries, so it is exact after refunds (a refund is a negative entry dated when it was
-opened). The total is summed over the entries, never over the items (a province's figure and a pair's figure
+opened); finished months are read from their exact rollup (shop.assistance.rollup). The total is summed over the entries, never over the items (a province's figure and a pair's figure
 are never added together). Grouping by supporter or pair covers the entries on a support pair only; every other
 grouping covers all entries.
 
@@ -269,9 +269,9 @@ def _labels(group_by: str, keys: set[str], context: Context) -> dict[str, str]:
         return regions.names_of(keys)
     if group_by == "pair":
         pairs = {str(pair.id): pair for pair in context.pairs if str(pair.id) in keys}
-        names = regions.names_of({p.supporter_code for p in pairs.values()} | {p.recipient_code for p in pairs.values()})
-        return {key: f"{names.get(p.supporter_code, p.supporter_code)} → {names.get(p.recipient_code, p.recipient_code)}"
-                for key, p in pairs.items()}
+        names = regions.names_of({code for p in pairs.values() for code in (p.supporter_code, p.recipient_code)})
+        name = lambda code: names.get(code, code)  # noqa: E731
+        return {key: f"{name(p.supporter_code)} → {name(p.recipient_code)}" for key, p in pairs.items()}
     if group_by == "product":
         return {str(k): v for k, v in catalog.product_names(product_ids=[int(k) for k in keys]).items()}
     if group_by == "category":

@@ -97,7 +97,8 @@ def test_an_office_exports_its_regions_pairs_only(world, admin, as_user):
     workbook = _xlsx(zhejiang.get(query(EXPORT, format="xlsx", group_by="district", **DAY)))
     figures = {row[0]: row[2] for row in list(workbook["summary"].iter_rows(values_only=True))[1:-1]}
     assert figures["500235"] == 0 and figures["500236"] == 0 and figures["500102"] == 3003
-    assert ["范围 scope", "结对支援方 pairs of 330000"] in [list(r) for r in workbook["about"].iter_rows(values_only=True)]
+    about = [list(row) for row in workbook["about"].iter_rows(values_only=True)]
+    assert ["范围 scope", "结对支援方 pairs of 330000"] in about
     ningbo = _csv(zhejiang.get(query(EXPORT, format="csv", group_by="pair", supporter="330200", **DAY)))
     assert {row["键 key"] for row in ningbo} == {str(pair_id("330200", "500101"))}
     assert_problem(zhejiang.get(query(EXPORT, format="csv", group_by="pair", supporter="320000", **DAY)), 403,
