@@ -30,6 +30,28 @@ GROUP_BYS = ("district", "supporter", "pair", "product", "category", "buyer_kind
 BASELINE = "/api/v1/regions/500237"
 
 
+def reuse(app) -> dict:
+    """The data of a previous run (--reuse): only the rollup is refreshed."""
+    from sqlalchemy import delete, func, select
+
+    from shop.assistance.models import AttributionEntry, AttributionMonth, AttributionRollup
+    from shop.assistance.rollup import refresh
+    from shop.extensions import db
+    from shop.orders.models import Order, OrderLine
+
+    with app.app_context():
+        db.session.execute(delete(AttributionRollup))
+        db.session.execute(delete(AttributionMonth))
+        db.session.commit()
+        counts = [db.session.scalar(select(func.count()).select_from(t)) for t in (OrderLine, Order, AttributionEntry)]
+        db.session.commit()
+        t0 = time.perf_counter()
+        rolled = refresh()
+        rollup_seconds = time.perf_counter() - t0
+    return {"lines": counts[0], "orders": counts[1], "entries": counts[2], "seconds": 0.0,
+            "rollup_seconds": rollup_seconds, "rolled_up_months": len(rolled)}
+
+
 def build(app, *, lines: int, year: int, seed: int) -> dict:
     from sqlalchemy import text
 
@@ -77,7 +99,7 @@ def measure(app, backend: str, *, year: int, reps: int, rows: list[dict], checks
     from shop.extensions import db
 
     with app.app_context():
-        admin = create_admin(email="bench-admin@example.test", password="correct-horse-battery-9")
+        admin = create_admin(email=f"bench-admin-{time.time_ns()}@example.test", password="correct-horse-battery-9")
         _, token = create_token(user=admin, name="bench")
         db.session.commit()
     client = app.test_client()
@@ -177,6 +199,8 @@ def main(argv=None) -> int:
     parser.add_argument("--pg-url", default=os.environ.get("ASSISTANCE_BENCH_PG_URL"),
                         help="PostgreSQL to use (ALL ITS TABLES ARE DROPPED); default $ASSISTANCE_BENCH_PG_URL")
     parser.add_argument("--json", default=None, help="write rows, checks and the PostgreSQL plan here")
+    parser.add_argument("--reuse", action="store_true", help="PostgreSQL: keep the data of the previous run (the "
+                                                            "same --lines), only refresh the rollup")
     args = parser.parse_args(argv)
     rows, checks, builds, plans = [], [], {}, {}
     with tempfile.TemporaryDirectory(prefix="assistance-bench-") as tmp:
@@ -193,8 +217,11 @@ def main(argv=None) -> int:
             else:
                 parser.error(f"unknown backend {backend}")
             app = make_app(url)
-            log(f"[{backend}] generating {args.lines:,} lines")
-            builds[backend] = build(app, lines=args.lines, year=args.year, seed=args.seed)
+            if args.reuse and backend == "postgresql":
+                builds[backend] = reuse(app)
+            else:
+                log(f"[{backend}] generating {args.lines:,} lines")
+                builds[backend] = build(app, lines=args.lines, year=args.year, seed=args.seed)
             log(f"[{backend}] built in {builds[backend]['seconds']:.1f} s; timing")
             measure(app, backend, year=args.year, reps=args.reps, rows=rows, checks=checks)
             if backend == "postgresql":

@@ -25,6 +25,7 @@ def upgrade():
     op.create_table('attribution_month',
     sa.Column('month', sa.String(length=7), nullable=False),
     sa.Column('entries', sa.Integer(), nullable=False),
+    sa.Column('sealed', sa.Boolean(), nullable=False),
     sa.Column('built_at', shop.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('month', name=op.f('pk_attribution_month'))
     )

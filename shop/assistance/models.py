@@ -68,12 +68,15 @@ class SupporterOffice(db.Model):
 class AttributionMonth(db.Model):
     """A month (Asia/Shanghai) whose entries are summed in `attribution_rollup`, and how many entries it had then.
     Entries are never changed or deleted, so while the month still has exactly that many, the rollup is its exact
-    sum; a statistic counts the month's entries first and reads the entries themselves when the count differs."""
+    sum; for a month not sealed a statistic counts the month's entries and reads the entries when it differs."""
 
     __tablename__ = "attribution_month"
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
     entries: Mapped[int] = mapped_column(Integer)
+    # No transaction that began before the month ended was open when it was summed: no entry of the month can
+    # still arrive (entries are dated inside their transaction), so the statistics trust it without counting.
+    sealed: Mapped[bool] = mapped_column(default=False)
     built_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

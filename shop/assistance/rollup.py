@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, text
 
 from shop.assistance.models import AttributionEntry as Entry, AttributionMonth, AttributionRollup as Rollup
 from shop.database import SHOP_TIMEZONE, local_day_start, utcnow
@@ -43,8 +43,21 @@ def _count(month: dt.date) -> int:
                                  .where(Entry.created_at >= start, Entry.created_at < end)))
 
 
+def _settled(month_end: dt.datetime) -> bool:
+    """No other transaction that began before `month_end` is open (read first in the refresh's transaction).
+    SQLite: the refresh holds the write lock, so no writer is open at all. PostgreSQL: pg_stat_activity; a session
+    whose state this role may not see counts as open."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    open_before = db.session.scalar(text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND (state IS NULL OR state <> 'idle') AND (xact_start IS NULL OR xact_start < :end)"), {"end": month_end})
+    return open_before == 0
+
+
 def refresh(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Roll up every finished month whose entries are not rolled up as they are; returns month → entries."""
+    """Roll up every finished month whose entries are not rolled up as they are, and seal those no late entry can
+    reach any more; returns month → entries of the months rolled up."""
     now = now or utcnow()
     first = db.session.scalar(select(func.min(Entry.created_at)))
     db.session.commit()
@@ -56,11 +69,16 @@ def refresh(*, now: dt.datetime | None = None) -> dict[str, int]:
     while bounds(month)[1] + SETTLE <= now:
         key = month.strftime("%Y-%m")
         with transaction():
+            settled = _settled(bounds(month)[1])  # before counting: then the count is final when settled
             recorded = db.session.get(AttributionMonth, key)
+            if recorded is not None and recorded.sealed:
+                month = next_month(month)
+                continue
             entries = _count(month)
             if recorded is None or recorded.entries != entries:
-                _roll_up(month, key, entries, recorded)
+                recorded = _roll_up(month, key, entries, recorded)
                 done[key] = entries
+            recorded.sealed = settled
         month = next_month(month)
     return done
 
@@ -74,9 +92,11 @@ def _roll_up(month: dt.date, key: str, entries: int, recorded) -> None:
               .where(Entry.created_at >= start, Entry.created_at < end).group_by(*columns))
     db.session.execute(insert(Rollup).from_select(["month", *DIMENSIONS, "amount_fen", "quantity", "buyers"], summed))
     if recorded is None:
-        db.session.add(AttributionMonth(month=key, entries=entries))
+        recorded = AttributionMonth(month=key, entries=entries, sealed=False)
+        db.session.add(recorded)
     else:
         recorded.entries, recorded.built_at = entries, utcnow()
+    return recorded
 
 
 def valid_months(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -89,19 +109,45 @@ def valid_months(start: dt.date, end: dt.date) -> list[dt.date]:
         month = next_month(month)
     if not months:
         return []
-    recorded = dict(db.session.execute(select(AttributionMonth.month, AttributionMonth.entries).where(
-        AttributionMonth.month.in_([m.strftime("%Y-%m") for m in months]))).all())
+    rows = db.session.execute(select(AttributionMonth.month, AttributionMonth.entries, AttributionMonth.sealed)
+                              .where(AttributionMonth.month.in_([m.strftime("%Y-%m") for m in months]))).all()
+    sealed = {month for month, _, is_sealed in rows if is_sealed}
+    recorded = {month: entries for month, entries, is_sealed in rows if not is_sealed}
+    trusted = [m for m in months if m.strftime("%Y-%m") in sealed]
     candidates = [m for m in months if m.strftime("%Y-%m") in recorded]
     if not candidates:
-        return []
-    # One index range read for all of them: the count per month.
-    labels = case(*[(Entry.created_at < bounds(m)[1], literal(m.strftime("%Y-%m"))) for m in candidates[:-1]],
-                  else_=literal(candidates[-1].strftime("%Y-%m"))) if len(candidates) > 1 \
-        else literal(candidates[0].strftime("%Y-%m"))
-    ranges = or_(*[and_(Entry.created_at >= bounds(m)[0], Entry.created_at < bounds(m)[1]) for m in candidates])
-    inner = select(labels.label("m")).where(ranges).subquery()
-    counts = dict(db.session.execute(select(inner.c.m, func.count()).group_by(inner.c.m)).all())
-    return [m for m in candidates if counts.get(m.strftime("%Y-%m"), 0) == recorded[m.strftime("%Y-%m")]]
+        return trusted
+    return sorted(trusted + _still_exact(candidates, recorded))
+
+
+def _still_exact(candidates: list[dt.date], recorded: dict[str, int]) -> list[dt.date]:
+    """The months not sealed whose entries still number what was summed."""
+    # A month only ever gains entries, so when the candidates' range holds as many entries as were summed, every
+    # month in it still holds exactly its own: one index range count.
+    first, last = bounds(candidates[0])[0], bounds(candidates[-1])[1]
+    expected = sum(recorded[m.strftime("%Y-%m")] for m in candidates)
+    total = db.session.scalar(select(func.count()).select_from(Entry)
+                              .where(Entry.created_at >= first, Entry.created_at < last))
+    if total == expected + _uncounted(candidates, first, last):
+        return candidates
+    return [m for m in candidates if _count(m) == recorded[m.strftime("%Y-%m")]]  # which month changed
+
+
+def _uncounted(candidates: list[dt.date], first: dt.datetime, last: dt.datetime) -> int:
+    """Entries in [first, last) outside the candidate months (months of the range not rolled up)."""
+    gaps = [bounds(m) for m in _months_between(candidates[0], candidates[-1]) if m not in candidates]
+    if not gaps:
+        return 0
+    return int(db.session.scalar(select(func.count()).select_from(Entry).where(
+        or_(*[and_(Entry.created_at >= a, Entry.created_at < b) for a, b in gaps]))))
+
+
+def _months_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
 
 
 def raw_ranges(start: dt.date, end: dt.date, months: list[dt.date]) -> list[tuple[dt.datetime, dt.datetime]]:

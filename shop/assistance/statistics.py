@@ -63,6 +63,7 @@ class Group:
     buyers: int = 0
     via_pairs_fen: int = 0
     via_buyers: int = 0
+    rolled_up: bool = False  # some of its money is in the rollup (else all of it is in the entries read)
 
 
 def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
@@ -194,8 +195,10 @@ class Figures:
         if months:
             self._add_rollup([month.strftime("%Y-%m") for month in months])
         ranges = rollup.raw_ranges(selection.start, selection.end, months)
+        self.unrolled = or_(*[and_(Entry.created_at >= a, Entry.created_at < b) for a, b in ranges]) if ranges \
+            else None
         if ranges:
-            self._add_entries(or_(*[and_(Entry.created_at >= a, Entry.created_at < b) for a, b in ranges]))
+            self._add_entries(self.unrolled)
 
     def _group(self, raw_key) -> Group:
         key = _key(raw_key)
@@ -213,6 +216,7 @@ class Figures:
                                          func.max(case((on_pair, base.c.buyers), else_=0))).group_by(base.c.k))
         for k, amount, quantity, via, buyers, via_buyers in rows:
             group = self._group(k)
+            group.rolled_up = True
             group.amount_fen += int(amount or 0)
             group.quantity += int(quantity or 0)
             group.via_pairs_fen += int(via or 0)
@@ -227,10 +231,12 @@ class Figures:
     def _add_entries(self, period) -> None:
         base = self._entries(period)
         on_pair = base.c.pair_id.is_not(None)
+        # Buyers: a lower bound that costs no DISTINCT (1 when one buyer, else 2); count_small makes it exact.
+        def bound(buyer):
+            return case((func.count(buyer) == 0, 0), (func.min(buyer) == func.max(buyer), 1), else_=2)
         rows = db.session.execute(select(base.c.k, func.sum(base.c.amount_fen), func.sum(base.c.quantity),
-                                         func.sum(case((on_pair, base.c.amount_fen), else_=0)),
-                                         func.count(func.distinct(base.c.b)),
-                                         func.count(func.distinct(case((on_pair, base.c.b))))).group_by(base.c.k))
+                                         func.sum(case((on_pair, base.c.amount_fen), else_=0)), bound(base.c.b),
+                                         bound(case((on_pair, base.c.b)))).group_by(base.c.k))
         for k, amount, quantity, via, buyers, via_buyers in rows:
             group = self._group(k)
             group.amount_fen += int(amount or 0)
@@ -240,11 +246,17 @@ class Figures:
 
     def count_small(self, threshold: int) -> None:
         """Replace the lower bounds under `threshold` by exact counts (from the entries of the whole period)."""
-        small = [g.key for g in self.groups.values() if (g.amount_fen or g.quantity) and g.buyers < threshold]
-        via_small = [g.key for g in self.groups.values() if g.via_pairs_fen and g.via_buyers < threshold]
-        for keys, via in ((small, False), (via_small, True)):
-            if keys:
-                base = self._entries(and_(*period_of(self.selection)), *([Entry.pair_id.is_not(None)] if via else []))
+        small = [g for g in self.groups.values() if (g.amount_fen or g.quantity) and g.buyers < threshold]
+        via_small = [g for g in self.groups.values() if g.via_pairs_fen and g.via_buyers < threshold]
+        whole = and_(*period_of(self.selection))
+        for groups, via in ((small, False), (via_small, True)):
+            # A group none of whose money is rolled up has all its entries in the part read from the entries.
+            for rolled_up in (False, True):
+                keys = [g.key for g in groups if g.rolled_up == rolled_up]
+                if not keys:
+                    continue
+                period = whole if rolled_up or self.unrolled is None else self.unrolled
+                base = self._entries(period, *([Entry.pair_id.is_not(None)] if via else []))
                 counts = db.session.execute(select(base.c.k, func.count(func.distinct(base.c.b)))
                                             .where(_in_keys(base.c.k, [self.raw_keys[k] for k in keys]))
                                             .group_by(base.c.k))

@@ -1,14 +1,19 @@
 """The monthly rollup (shop.assistance.rollup) changes no figure: every grouping, public or raw, answers the same
-before and after it, and the same as the generator's own sums; a month that gained an entry after it was rolled
-up (a transaction that committed late) is read from the entries until the next refresh; partial months at the
-period's ends are read from the entries; refresh is idempotent."""
+before and after it, and the same as the generator's own sums; a month summed while a transaction from before its
+end was still open is not sealed, and when it gained an entry since (that transaction committed late) it is read
+from the entries until the next refresh; partial months at the period's ends are read from the entries; refresh is
+idempotent."""
 from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import func, select, text
+
 from benchmarks.assistance_data import generate
+from shop.assistance import rollup
+from shop.assistance.models import AttributionMonth
 from shop.assistance.rollup import refresh, valid_months
-from shop.database import local_day_start
+from shop.database import local_day_start, utcnow
 from shop.extensions import db
 from tests.assistance.helpers import add_entries, by_key, generated_sums, local_month, stats
 from tests.assistance.test_statistics import KEYS
@@ -53,9 +58,11 @@ def test_the_rollup_changes_no_figure(app, admin, client):
         {k: v for k, v in sums.items() if v[0]}
 
 
-def test_a_late_entry_is_counted_until_the_next_refresh_rolls_it_up(app, admin):
+def test_a_late_entry_is_counted_until_the_next_refresh_rolls_it_up(app, admin, monkeypatch):
     kept = generate(app, lines=300, year=YEAR, seed=8, keep=True).kept
+    monkeypatch.setattr(rollup, "_settled", lambda month_end: False)  # a transaction was open across month ends
     refresh()
+    monkeypatch.undo()
     line = kept[0]
     late = dict(order_id=line.order_id, order_line_id=line.id, product_id=line.product_id,
                 supplier_id=line.supplier_id, district_code=line.district_code, amount_fen=12345, quantity=0,
@@ -67,6 +74,24 @@ def test_a_late_entry_is_counted_until_the_next_refresh_rolls_it_up(app, admin):
     expected[local_month(late["created_at"])][0] += 12345
     body = stats(admin, group_by="month", raw="true", **WHOLE)
     assert {k: [v["amount_fen"], v["quantity"]] for k, v in by_key(body).items()} == expected
-    assert list(refresh()) == [f"{YEAR}-03"]
+    assert list(refresh()) == [f"{YEAR}-03"]  # now settled: March summed again, every month sealed
     assert len(_valid()) == 12
     assert stats(admin, group_by="month", raw="true", **WHOLE) == body
+    assert db.session.scalar(select(func.count()).select_from(AttributionMonth)
+                             .where(AttributionMonth.sealed.is_(False))) == 0
+    db.session.commit()
+
+
+def test_a_month_is_sealed_only_when_no_transaction_from_before_its_end_is_open(app):
+    later = utcnow() + dt.timedelta(days=1)  # every open transaction began before this
+    assert rollup._settled(later)
+    db.session.commit()
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite: the refresh holds the write lock, nothing else can be writing
+    with db.engine.connect() as other:
+        other.execute(text("SELECT 1"))  # a transaction left open
+        assert not rollup._settled(later)
+        db.session.commit()
+        other.rollback()
+    assert rollup._settled(later)
+    db.session.commit()
