@@ -223,18 +223,9 @@ def test_lines_paid_before_attribution_get_their_entries_and_reattribute_puts_th
     from sqlalchemy import text
 
     from shop.assistance.reattribution import reattribute
-    from shop.demo import load_demo_data
-    from shop.orders.signals import line_money_moved
-    from shop.regions.services import load_reference_data
 
     with migration_app.app_context():
-        upgrade(directory=MIGRATIONS_DIR, revision="e4b1c7d9a215")
-        load_reference_data()
-        with line_money_moved.muted(), monkeypatch.context() as patch:
-            # The code of today would write attribution and audit entries the old schema has no table for.
-            patch.setattr("shop.audit.services.record", lambda *args, **kwargs: None)
-            load_demo_data()
-        db.session.remove()
+        _demo_at_revision("e4b1c7d9a215", monkeypatch)
         upgrade(directory=MIGRATIONS_DIR)
         exact = ("SELECT count(*) FROM order_line l LEFT JOIN (SELECT order_line_id, SUM(amount_fen) AS fen "
                  "FROM attribution_entry GROUP BY order_line_id) e ON e.order_line_id = l.id "
@@ -254,22 +245,15 @@ def test_lines_paid_before_attribution_get_their_entries_and_reattribute_puts_th
         db.session.remove()
 
 
-def test_money_moved_before_settlements_gets_its_entries_per_supplier(migration_app):
+def test_money_moved_before_settlements_gets_its_entries_per_supplier(migration_app, monkeypatch):
     """The demo shop's history, paid before the settlements revision: the upgrade writes each line's and each
     shipping fee's payment and refund entries for its supplier, so the settlement ledger adds up from the start."""
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from shop.demo import load_demo_data
-    from shop.orders.signals import line_money_moved
-    from shop.regions.services import load_reference_data
 
     with migration_app.app_context():
-        upgrade(directory=MIGRATIONS_DIR, revision="3a4381496d56")
-        load_reference_data()
-        with line_money_moved.muted():  # the code of today would write entries the old schema has no table for
-            load_demo_data()
-        db.session.remove()
+        _demo_at_revision("3a4381496d56", monkeypatch)
         upgrade(directory=MIGRATIONS_DIR)
         held = ("SELECT s.supplier_id, SUM(s.fen) FROM (SELECT supplier_id, paid_fen - refunded_fen AS fen FROM "
                 "order_line UNION ALL SELECT supplier_id, shipping_paid_fen - shipping_refunded_fen FROM fulfillment) "
@@ -281,3 +265,20 @@ def test_money_moved_before_settlements_gets_its_entries_per_supplier(migration_
             assert connection.execute(text("SELECT count(*) FROM settlement_entry WHERE kind = 'shipping' "
                                            "AND source = 'refund'")).scalar()
         db.session.remove()
+
+
+def _demo_at_revision(revision: str, monkeypatch) -> None:
+    """The demo shop loaded by today's code into the schema of an older revision (in an app context)."""
+    from flask_migrate import upgrade
+
+    from shop.demo import load_demo_data
+    from shop.orders.signals import line_money_moved
+    from shop.regions.services import load_reference_data
+
+    upgrade(directory=MIGRATIONS_DIR, revision=revision)
+    load_reference_data()
+    with line_money_moved.muted(), monkeypatch.context() as patch:
+        # The code of today would write attribution, settlement and audit entries the old schema has no table for.
+        patch.setattr("shop.audit.services.record", lambda *args, **kwargs: None)
+        load_demo_data()
+    db.session.remove()
