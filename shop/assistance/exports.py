@@ -8,7 +8,6 @@ summary. Amounts in fen and in 元 (exact, from the fen); text never runs as a f
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 
@@ -19,7 +18,7 @@ from shop.assistance import offices
 from shop.assistance.statistics import BUYER_KIND_LABELS, Selection, detail, statistics, supporter_scope
 from shop.errors import Forbidden, Unauthorized
 from shop.money import fen_to_yuan
-from shop.spreadsheets import CSV_MIMETYPE, Sheet, csv_text
+from shop.spreadsheets import CSV_MIMETYPE, Sheet, csv_file
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUMMARY_HEADERS = ["键 key", "名称 label", "金额 amount (分 fen)", "金额 amount (元 yuan)", "数量 quantity",
@@ -79,12 +78,7 @@ def export(*, user, selection: Selection, format: str) -> tuple[bytes, str, str]
     rows = detail(selection, within=within)
     name = f"assistance-{selection.group_by}-{selection.start.isoformat()}-{selection.end.isoformat()}.{format}"
     if format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(DETAIL_HEADERS)
-        for row in _detail_rows(rows):
-            writer.writerow([csv_text(value) for value in row])
-        return ("\ufeff" + buffer.getvalue()).encode("utf-8"), CSV_MIMETYPE, name
+        return csv_file(DETAIL_HEADERS, _detail_rows(rows)), CSV_MIMETYPE, name
     stats = statistics(selection, raw=True, within=within, exact_buyers=True)
     workbook = Workbook(write_only=True)
     workbook.properties.title = f"消费帮扶统计 {selection.start} – {selection.end}"

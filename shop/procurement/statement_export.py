@@ -8,7 +8,6 @@ where a spreadsheet would read it as one (= + - @), so that opening the file run
 """
 from __future__ import annotations
 
-import csv
 import io
 
 from openpyxl import Workbook
@@ -17,10 +16,7 @@ from shop.catalog.exporter import XLSX_MIMETYPE  # noqa: F401  (re-exported for 
 from shop.database import SHOP_TIMEZONE
 from shop.money import fen_to_yuan
 from shop.procurement.quotas import percent
-from shop.spreadsheets import Sheet
-
-CSV_MIMETYPE = "text/csv"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from shop.spreadsheets import CSV_MIMETYPE, Sheet, csv_file  # noqa: F401  (CSV_MIMETYPE: for the routes)
 
 # (key, header): a key ending in _fen is followed by its 元 column.
 ORDER_COLUMNS = [
@@ -127,22 +123,9 @@ def _total_order_row(statement: dict) -> list:
                    ORDER_COLUMNS)
 
 
-def _csv_text(value) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if isinstance(value, str) and text.startswith(FORMULA_STARTS) else text
-
-
 def statement_csv(statement: dict) -> bytes:
-    """The orders, one per row, UTF-8 with a byte-order mark (Excel reads the Chinese right only with it); 元
-    as text with two decimals."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(_headers(ORDER_COLUMNS))
-    for row in _order_rows(statement):
-        writer.writerow([_csv_text(value) for value in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The orders, one per row; 元 as text with two decimals."""
+    return csv_file(_headers(ORDER_COLUMNS), _order_rows(statement))
 
 
 def filename(statement: dict, extension: str) -> str:
