@@ -16,9 +16,14 @@
   var MARKET_LABELS = { inside: "市内", outside: "市外", unknown: "未知" };
   var GI_SCHEMES = { gi_trademark: "地理标志证明商标", gi_protected_product: "地理标志保护产品",
                      agricultural_gi: "农产品地理标志" };
+  var PANEL_NAMES = { district: "区县销售额", supporter: "支援省市排行", month: "月度趋势", market: "市内/市外",
+                      campaigns: "预售", products: "地理标志产品" };
   var charts = {};
   var demoSeen = body.dataset.demo === "1";
   var failures = [];
+
+  // Chart text follows the page's type size, which grows with the screen (showcase.css).
+  function fontSize() { return Math.round(0.85 * parseFloat(getComputedStyle(document.documentElement).fontSize)); }
 
   function grouped(text) { return text.replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
 
@@ -50,26 +55,42 @@
   function chart(id) {
     if (!charts[id]) {
       var el = document.getElementById(id);
-      charts[id] = echarts.init(el, null, { renderer: "canvas" });
+      var instance = echarts.init(el, null, { renderer: "canvas" });
+      // data-settled: the round whose drawing (animation included) has finished, for screenshots and tests.
+      instance.on("finished", function () { el.dataset.settled = el.dataset.rendered; });
       if (window.ResizeObserver) {
-        new ResizeObserver(function () { charts[id].resize(); }).observe(el);
+        new ResizeObserver(function () { instance.resize(); }).observe(el);
       }
+      charts[id] = instance;
     }
     return charts[id];
   }
 
-  function draw(id, option, round) {
+  var drawn = {}; // id -> the last option drawn, as JSON (formatters left out)
+
+  function draw(id, option, round, kind) {
     var instance = chart(id);
-    option.textStyle = { fontFamily: getComputedStyle(body).fontFamily };
-    instance.setOption(option, true);
     var el = document.getElementById(id);
-    el.dataset.rendered = String(round);
+    kind = kind || "chart";
+    option.textStyle = { fontFamily: getComputedStyle(body).fontFamily, fontSize: fontSize() };
+    var json = kind + JSON.stringify(option);
     delete el.dataset.failed;
+    el.dataset.rendered = String(round);
+    if (drawn[id] === json) {
+      el.dataset.settled = el.dataset.rendered; // the same figures: nothing to draw again
+      return;
+    }
+    // Same kind of drawing as last round: merge, so that bars move to their new values instead of being
+    // drawn again from zero every refresh. A message replaces a chart (and back) whole.
+    var replace = el.dataset.kind !== kind;
+    drawn[id] = json;
+    el.dataset.kind = kind;
+    instance.setOption(option, replace);
   }
 
   function drawMessage(id, message, round) {
     draw(id, { graphic: { type: "text", left: "center", top: "middle",
-                          style: { text: message, fill: MUTED, fontSize: 18 } } }, round);
+                          style: { text: message, fill: MUTED, fontSize: Math.round(1.3 * fontSize()) } } }, round, "message:" + message);
   }
 
   function byAmount(items) {
@@ -101,20 +122,20 @@
       color: COLORS,
       grid: { left: 8, right: 72, top: series.length > 1 ? 36 : 8, bottom: 8, containLabel: true },
       tooltip: axisTooltip(),
-      xAxis: { type: "value", name: "元", axisLabel: { color: MUTED, formatter: axisYuan },
+      xAxis: { type: "value", name: "元", axisLabel: { fontSize: fontSize(), color: MUTED, formatter: axisYuan },
                splitLine: { lineStyle: { color: "rgba(255,255,255,0.08)" } } },
       yAxis: { type: "category", inverse: true, data: items.map(function (item) { return item.label; }),
-               axisLabel: { color: TEXT, formatter: labelsWithDash(items) } },
+               axisLabel: { fontSize: fontSize(), color: TEXT, formatter: labelsWithDash(items) } },
       series: series
     };
     if (series.length > 1) {
-      option.legend = { top: 0, textStyle: { color: TEXT } };
+      option.legend = { top: 0, textStyle: { fontSize: fontSize(), color: TEXT } };
     }
     return Object.assign(option, extra || {});
   }
 
   function barLabel() {
-    return { show: true, position: "right", color: TEXT,
+    return { show: true, position: "right", color: TEXT, fontSize: fontSize(),
              formatter: function (p) { return tooltipYuan(p.value); } };
   }
 
@@ -154,15 +175,15 @@
         if (!items.length) { return drawMessage("chart-month", "本期暂无销售", round); }
         draw("chart-month", {
           color: COLORS,
-          legend: { top: 0, textStyle: { color: TEXT } },
+          legend: { top: 0, textStyle: { fontSize: fontSize(), color: TEXT } },
           grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
           tooltip: { trigger: "axis" },
           xAxis: { type: "category", data: items.map(function (i) { return i.key; }),
-                   axisLabel: { color: TEXT, formatter: labelsWithDash(items) } },
+                   axisLabel: { fontSize: fontSize(), color: TEXT, formatter: labelsWithDash(items) } },
           yAxis: [
-            { type: "value", name: "元", axisLabel: { color: MUTED, formatter: axisYuan },
+            { type: "value", name: "元", axisLabel: { fontSize: fontSize(), color: MUTED, formatter: axisYuan },
               splitLine: { lineStyle: { color: "rgba(255,255,255,0.08)" } } },
-            { type: "value", name: "件", axisLabel: { color: MUTED }, splitLine: { show: false } }
+            { type: "value", name: "件", axisLabel: { fontSize: fontSize(), color: MUTED }, splitLine: { show: false } }
           ],
           series: [
             { name: "销售额", type: "line", smooth: true, areaStyle: { opacity: 0.2 },
@@ -181,11 +202,11 @@
         if (!items.length) { return drawMessage("chart-market", "本期暂无销售", round); }
         draw("chart-market", {
           color: COLORS,
-          legend: { bottom: 0, textStyle: { color: TEXT } },
+          legend: { bottom: 0, textStyle: { fontSize: fontSize(), color: TEXT } },
           tooltip: { trigger: "item", valueFormatter: tooltipYuan },
           series: [{
             name: "市内 / 市外", type: "pie", radius: ["35%", "65%"],
-            label: { color: TEXT, formatter: function (p) {
+            label: { fontSize: fontSize(), color: TEXT, formatter: function (p) {
               return p.value === EMPTY ? p.name + " " + DASH : p.name + "\n" + tooltipYuan(p.value) + "（" + p.percent + "%）";
             } },
             data: items.map(function (i) {
@@ -203,18 +224,18 @@
         if (!items.length) { return drawMessage("chart-campaigns", "暂无进行中的预售", round); }
         draw("chart-campaigns", {
           color: ["rgba(255,255,255,0.18)", COLORS[0]],
-          legend: { top: 0, textStyle: { color: TEXT } },
+          legend: { top: 0, textStyle: { fontSize: fontSize(), color: TEXT } },
           grid: { left: 8, right: 96, top: 36, bottom: 8, containLabel: true },
           tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-          xAxis: { type: "value", name: "件", axisLabel: { color: MUTED },
+          xAxis: { type: "value", name: "件", axisLabel: { fontSize: fontSize(), color: MUTED },
                    splitLine: { lineStyle: { color: "rgba(255,255,255,0.08)" } } },
           yAxis: { type: "category", inverse: true, data: items.map(function (c) { return c.title; }),
-                   axisLabel: { color: TEXT, width: 200, overflow: "truncate" } },
+                   axisLabel: { fontSize: fontSize(), color: TEXT, width: 14 * fontSize(), overflow: "truncate" } },
           series: [
-            { name: "成团起订量", type: "bar", barGap: "-100%",
+            { name: "成团起订量", type: "bar", barGap: "-100%", barMaxWidth: 48,
               data: items.map(function (c) { return c.minimum_quantity; }) },
-            { name: "已预订", type: "bar", data: items.map(function (c) { return c.pledged_quantity; }),
-              label: { show: true, position: "right", color: TEXT, formatter: function (p) {
+            { name: "已预订", type: "bar", barMaxWidth: 48, data: items.map(function (c) { return c.pledged_quantity; }),
+              label: { show: true, position: "right", color: TEXT, fontSize: fontSize(), formatter: function (p) {
                 var minimum = items[p.dataIndex].minimum_quantity;
                 return p.value + " / " + minimum + "（" + Math.floor(100 * p.value / minimum) + "%）";
               } } }
@@ -271,10 +292,9 @@
     var names = Object.keys(panels);
     return Promise.all(names.map(function (name) {
       return panels[name](current).catch(function (error) {
-        failures.push(name + "（" + error.message + "）");
-        var el = document.getElementById(TARGETS[name]);
-        el.dataset.failed = error.message;
+        failures.push(PANEL_NAMES[name] + "（" + error.message + "）");
         if (name !== "products") { drawMessage(TARGETS[name], "数据暂不可用", current); }
+        document.getElementById(TARGETS[name]).dataset.failed = error.message;
       });
     })).then(function () { finish(current); });
   }
