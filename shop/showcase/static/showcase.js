@@ -126,7 +126,7 @@
                splitLine: { lineStyle: { color: "rgba(255,255,255,0.08)" } } },
       yAxis: { type: "category", inverse: true, data: items.map(function (item) { return item.label; }),
                axisLabel: { fontSize: fontSize(), color: TEXT, formatter: labelsWithDash(items) } },
-      series: series
+      series: series.map(function (s) { return Object.assign({ barMaxWidth: 36 }, s); })
     };
     if (series.length > 1) {
       option.legend = { top: 0, textStyle: { fontSize: fontSize(), color: TEXT } };
@@ -230,7 +230,8 @@
           xAxis: { type: "value", name: "件", axisLabel: { fontSize: fontSize(), color: MUTED },
                    splitLine: { lineStyle: { color: "rgba(255,255,255,0.08)" } } },
           yAxis: { type: "category", inverse: true, data: items.map(function (c) { return c.title; }),
-                   axisLabel: { fontSize: fontSize(), color: TEXT, width: 14 * fontSize(), overflow: "truncate" } },
+                   axisLabel: { fontSize: fontSize(), color: TEXT, width: Math.min(14 * fontSize(), Math.round(0.4 * document.getElementById("chart-campaigns").clientWidth)),
+                                      overflow: "truncate" } },
           series: [
             { name: "成团起订量", type: "bar", barGap: "-100%", barMaxWidth: 48,
               data: items.map(function (c) { return c.minimum_quantity; }) },
