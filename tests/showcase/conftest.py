@@ -27,13 +27,17 @@ def _missing_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def chromium():
+def skip_or_fail_without_browser() -> None:
     reason = _missing_browser()
     if reason:
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    skip_or_fail_without_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -112,3 +112,14 @@ def test_the_page_states_its_period_in_china_and_asks_the_api_for_it(client):
     today_in_china = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=8)).date()
     assert (dt.date.fromisoformat(body["data-from"]), dt.date.fromisoformat(body["data-to"])) == \
         statistics_period(today_in_china)
+
+
+@pytest.mark.parametrize("required,outcome", [("1", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_without_chromium_the_browser_test_skips_with_its_reason_unless_ci_requires_it(monkeypatch, required,
+                                                                                        outcome, tmp_path):
+    from tests.showcase import conftest
+
+    monkeypatch.setattr(conftest, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("REQUIRE_BROWSER", required)
+    with pytest.raises(outcome, match="no-chromium is absent: run scripts/install_browser.sh"):
+        conftest.skip_or_fail_without_browser()
