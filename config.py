@@ -74,6 +74,9 @@ class Config:
     MAX_UNPAID_ORDERS = int(os.environ.get("MAX_UNPAID_ORDERS", 10))  # per buyer: unpaid orders hold stock
     # Orders paid by bank transfer are not capped by a card charge; 64-bit money columns hold far more.
     MAX_TRANSFER_ORDER_FEN = int(os.environ.get("MAX_TRANSFER_ORDER_FEN", 5_000_000_000))  # 5,000 万元
+    # Settlements: the platform's commission on a supplier's net goods sales, in basis points (500 = 5%), for
+    # suppliers without a recorded rate (shop.settlements.figures).
+    DEFAULT_COMMISSION_BPS = int(os.environ.get("DEFAULT_COMMISSION_BPS", 500))
 
     SMTP_HOST = os.environ.get("SMTP_HOST")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))

@@ -83,6 +83,7 @@ BLUEPRINT_MODULES = (
     "shop.fapiao.routes",
     "shop.presale.routes",
     "shop.presale.supply_routes",
+    "shop.settlements.routes",
 )
 
 
@@ -92,7 +93,7 @@ PAGE_MODULES = ("shop.showcase.routes",)
 
 # Domains that react to other domains' signals without routes that would import them: imported so that their
 # receivers are connected in every process (web, jobs, commands).
-RECEIVER_MODULES = ("shop.assistance.attribution",)
+RECEIVER_MODULES = ("shop.assistance.attribution", "shop.settlements.ledger")
 
 
 def _register_blueprints(app: Flask) -> None:

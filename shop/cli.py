@@ -205,3 +205,22 @@ def export_catalog_command(supplier_id, email, out):
         raise click.ClickException(f"supplier {supplier_id}: no such supplier or member")
     Path(out).write_bytes(exporter.export_catalog(user=actor, supplier_id=supplier_id))
     click.echo(f"catalog of supplier {supplier_id} written to {out}")
+
+
+@shop_cli.command("close-settlements")
+@click.option("--month", default=None, help="YYYY-MM (Asia/Shanghai); default: last month.")
+def close_settlements(month):
+    """Close a month's supplier settlements (freezing their figures). Once per month: a second run says so."""
+    from shop.errors import ShopError
+    from shop.settlements.schemas import MONTH
+    from shop.settlements.services import close_month, last_month
+
+    month = month or last_month()
+    if MONTH.regex.fullmatch(month) is None:
+        raise click.BadParameter("a month as YYYY-MM", param_hint="--month")
+    try:
+        closed = close_month(month=month)
+    except ShopError as error:
+        raise click.ClickException(f"{error.code}: {error.detail}")
+    click.echo(f"{closed.month}: {closed.settlements} settlements closed, payable {closed.payable_fen} fen, "
+               f"commission {closed.commission_fen} fen")

@@ -10,7 +10,7 @@ import pytest
 
 from shop.error_codes import codes_of
 
-DOMAINS = ("checkout", "cart", "orders", "refunds", "payments", "procurement", "fapiao", "presale")
+DOMAINS = ("checkout", "cart", "orders", "refunds", "payments", "procurement", "fapiao", "presale", "settlements")
 SHOP = Path(__file__).resolve().parents[1] / "shop"
 
 

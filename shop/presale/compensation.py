@@ -18,6 +18,7 @@ from shop.presale import error_codes
 from shop.presale import events
 from shop.presale.campaigns import public_campaign
 from shop.presale.models import COMPENSATION_TRANSITIONS, Campaign, Compensation, Pledge
+from shop.settlements import ledger as settlements
 from shop.suppliers import services as suppliers
 from shop.transaction import transaction
 
@@ -47,11 +48,16 @@ def record_payout(*, actor, compensation_id: int, reference: str) -> Compensatio
         compensation = db.session.get(Compensation, compensation_id, populate_existing=True)
         if compensation is None:
             raise NotFound("No such compensation.")
+        now = utcnow()
         if "paid" not in COMPENSATION_TRANSITIONS[compensation.status] or db.session.execute(
                 update(Compensation).where(Compensation.id == compensation.id, Compensation.status == "owed")
-                .values(status="paid", reference=reference, paid_at=utcnow(), paid_by_id=actor.id)
+                .values(status="paid", reference=reference, paid_at=now, paid_by_id=actor.id)
                 .execution_options(synchronize_session=False)).rowcount != 1:
             raise Conflict("This compensation was paid already.", code=error_codes.COMPENSATION_PAID)
+        # The supplier's debt: deducted from its settlement of the month the money went out.
+        settlements.record_compensation(compensation_id=compensation.id, supplier_id=compensation.supplier_id,
+                                        order_id=compensation.order_id, amount_fen=compensation.amount_fen,
+                                        paid_at=now)
         events.compensation_paid(compensation.campaign_id, actor_id=actor.id, compensation_id=compensation.id,
                                  pledge_id=compensation.pledge_id, amount_fen=compensation.amount_fen,
                                  reference=reference)
