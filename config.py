@@ -55,6 +55,13 @@ class Config:
     # Behind a load balancer: how many proxies' X-Forwarded-For to trust (0 = none), so that rate limits key
     # on the client's address and not the balancer's.
     TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
+    # https: answers carry HSTS (and url_for(_external=True) says https).
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    # The one browser origin (scheme://host[:port]) allowed to call /api/v1 cross-origin, with credentials.
+    STOREFRONT_ORIGIN = os.environ.get("STOREFRONT_ORIGIN")
+    # json: one JSON object per line (for log shippers); text: for people reading a terminal.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT") or "json"
+    LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"  # of the shop.* loggers (one access line per request at INFO)
 
     # Argon2id at the OWASP minimum (m=19 MiB, t=2, p=1).
     ARGON2_TIME_COST = 2
@@ -112,6 +119,7 @@ class Config:
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
+    LOG_FORMAT = os.environ.get("LOG_FORMAT") or "text"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_SECURE = False
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or "sk_test_localstripe"
@@ -129,12 +137,14 @@ class TestingConfig(DevelopmentConfig):
     LOGIN_RATE_LIMIT = "5 per minute"
     MAX_UNPAID_ORDERS = 1000  # tests place many orders per buyer; the limit itself has its own test
     REGISTER_RATE_LIMIT = "1000 per minute"
+    LOG_LEVEL = "WARNING"  # no access line per request in a failing test's output (tests/test_request_log.py)
     STRIPE_SECRET_KEY = "sk_test_suite"
     STRIPE_WEBHOOK_SECRET = "whsec_test_suite"
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "https")  # served behind TLS: HSTS
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

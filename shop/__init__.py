@@ -1,8 +1,6 @@
 """create_app(): extensions, blueprints, error handlers, CLI. Nothing else."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 
@@ -18,8 +16,6 @@ def create_app(config_object=None) -> Flask:
     from shop.validators import IdConverter
 
     app.url_map.converters["int"] = IdConverter  # before any route is registered
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("shop").setLevel(logging.INFO)
 
     if app.config.get("TRUSTED_PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -36,11 +32,14 @@ def create_app(config_object=None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from shop import errors
+    from shop import errors, http_security, request_log
     from shop.accounts import auth
     from shop.database import configure_sqlite, include_object
     from shop.extensions import api, db, limiter, migrate
 
+    # Both put a before_request function first: the request id's ends up first of all, the CORS preflight next.
+    http_security.init_app(app)
+    request_log.init_app(app)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -84,6 +83,7 @@ BLUEPRINT_MODULES = (
     "shop.presale.routes",
     "shop.presale.supply_routes",
     "shop.settlements.routes",
+    "shop.health.routes",
 )
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -161,23 +160,13 @@ def handle_shop_error(error: ShopError):
 
 
 def handle_unexpected(error: Exception):
-    logger.exception("unhandled error request_id=%s %s %s", getattr(g, "request_id", "-"), request.method,
-                     request.path)
+    logger.exception("unhandled error in %s %s", request.method, request.path)  # the log line carries the request id
     return problem(500, "internal_error", "Internal server error",
                    "Something went wrong on our side; quote the request id when you report it.")
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def assign_request_id():
-        supplied = request.headers.get("X-Request-ID", "")
-        g.request_id = supplied[:64] if supplied.isascii() and supplied.isprintable() and supplied else uuid.uuid4().hex
-
-    @app.after_request
-    def echo_request_id(response):
-        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
-        return response
-
+    # Request ids (g.request_id, the X-Request-ID header) are shop.request_log's.
     # Registered after api.init_app so that this handler replaces flask-smorest's.
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ShopError, handle_shop_error)

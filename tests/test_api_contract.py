@@ -17,7 +17,7 @@ PUBLIC = {
     ("GET", "/api/v1/products"), ("GET", "/api/v1/products/{product_id}"), ("GET", "/api/v1/skus/{sku_id}"),
     ("GET", "/api/v1/products/{product_id}/gi-records"),
     ("POST", "/api/v1/payments/stripe/webhook"), ("GET", "/api/v1/campaigns"),
-    ("GET", "/api/v1/campaigns/{campaign_id}"),
+    ("GET", "/api/v1/campaigns/{campaign_id}"), ("GET", "/healthz"), ("GET", "/readyz"),
 }
 
 

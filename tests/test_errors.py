@@ -95,9 +95,18 @@ def test_request_id_is_generated_and_unique(client):
     assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
 
 
-def test_overlong_request_id_is_truncated(client):
-    response = client.get("/api/v1/regions/500237", headers={"X-Request-ID": "r" * 500})
-    assert response.headers["X-Request-ID"] == "r" * 64
+@pytest.mark.parametrize("supplied", ["r" * 65, "has space", "semi;colon", "<script>", "zh-\u4e2d", "a/b", "\t"])
+def test_an_unsafe_request_id_is_replaced_not_trimmed(client, supplied):
+    """Only [A-Za-z0-9._-]{1,64} is taken as it is: anything else could forge log lines or break a header."""
+    response = client.get("/api/v1/regions/999999", headers={"X-Request-ID": supplied})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+    assert response.json["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_a_safe_request_id_of_64_characters_is_kept(client):
+    supplied = "Ab0._-" * 10 + "wxyz"
+    response = client.get("/api/v1/regions/500237", headers={"X-Request-ID": supplied})
+    assert response.headers["X-Request-ID"] == supplied
 
 
 def test_openapi_document(client):

@@ -9,17 +9,16 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from shop.errors import ValidationFailed
+from shop.http_security import HTML_CSP
 
 CHINA = ZoneInfo("Asia/Shanghai")
 # `npm ci` (make setup) puts ECharts here; the app serves it itself, no CDN.
 ECHARTS_DIST = Path(__file__).resolve().parents[2] / "node_modules" / "echarts" / "dist"
 MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS = 1, 3600
 ASSET_MAX_AGE = 365 * 24 * 3600  # the URL names the ECharts version, so a new version is a new URL
-# Scripts only from the app itself (no inline script anywhere). Inline styles are allowed because ECharts
-# positions and styles its tooltips with style attributes.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-                           "form-action 'none'; frame-ancestors 'none'")
+# The app's HTML policy (scripts only from the app itself, none inline), plus inline styles: ECharts positions
+# and styles its tooltips with style attributes.
+CONTENT_SECURITY_POLICY = f"{HTML_CSP}; script-src 'self'; style-src 'self' 'unsafe-inline'"
 
 
 def echarts_version() -> str:
@@ -67,8 +66,7 @@ def page():
 
 
 @blp.after_request
-def security_headers(response):
+def content_security_policy(response):
+    # Runs before the app's shop.http_security.add_headers, which sets its defaults for the other headers.
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
     return response

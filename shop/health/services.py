@@ -1,0 +1,58 @@
+"""Readiness checks: cheap enough for a load balancer to call every few seconds, bounded in time, and telling
+which dependency failed without telling how to reach it (no host names or passwords in the answer)."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from sqlalchemy import text
+
+from shop.errors import ShopError
+from shop.extensions import db
+from shop.health import error_codes as codes
+
+logger = logging.getLogger(__name__)
+REDIS_TIMEOUT_SECONDS = 1.0
+
+
+class NotReady(ShopError):
+    status, code, title = 503, codes.NOT_READY, "Not ready"
+
+
+def _database() -> None:
+    # A connection of its own: the request's session may hold a transaction, and a broken pooled connection
+    # must not be reported healthy (pre-ping replaces it, or the query fails here).
+    with db.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def _redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+    try:
+        if not client.ping():
+            raise RuntimeError("PING did not answer PONG")
+    finally:
+        client.close()
+
+
+def readiness() -> dict:
+    """{"status": "ready", "checks": {"database": "ok", ...}}, or NotReady naming the failed checks."""
+    checks = {"database": _database}
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        checks["redis"] = lambda: _redis(redis_url)
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception:  # any failure means "do not send me traffic"; the log has the cause
+            logger.warning("readiness check %s failed", name, exc_info=True)
+            results[name] = "failed"
+    failed = sorted(name for name, result in results.items() if result != "ok")
+    if failed:
+        raise NotReady(f"Not ready: {', '.join(failed)} failed.", extra={"checks": results})
+    return {"status": "ready", "checks": results}
