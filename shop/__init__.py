@@ -84,6 +84,7 @@ BLUEPRINT_MODULES = (
     "shop.presale.supply_routes",
     "shop.settlements.routes",
     "shop.health.routes",
+    "shop.audit.routes",
 )
 
 

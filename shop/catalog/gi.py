@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.catalog.models import GiRecord, Product, months_to_mask
 from shop.catalog.queries import get_product, require_member_of
 from shop.database import utcnow
@@ -16,6 +18,7 @@ from shop.transaction import transaction
 # Operator decisions, as data: (from statuses) → to status.
 GI_TRANSITIONS = {"verify": ({"claimed", "rejected"}, "verified"), "reject": ({"claimed", "verified"}, "rejected")}
 CLAIM_FIELDS = ("scheme", "number", "protected_area")
+AUDITED_REVIEW_FIELDS = ("product_id", "scheme", "number", "status", "review_note")
 
 
 def list_records(*, user, product_id: int) -> list[GiRecord]:
@@ -67,8 +70,9 @@ def review(*, user, record_id: int, action: str, note: str = "") -> GiRecord:
         raise ValidationFailed("Say why: the supplier is told the reason.", code="reason_required",
                                errors={"note": ["Required to reject."]})
     allowed_from, to_status = GI_TRANSITIONS[action]
-    with transaction():
+    with transaction() as tx:
         record = _record(record_id)
+        before = audit.snapshot(record, AUDITED_REVIEW_FIELDS)
         # Compare-and-set: two operators deciding at once cannot both win.
         result = db.session.execute(
             update(GiRecord).where(GiRecord.id == record_id, GiRecord.status.in_(allowed_from))
@@ -76,6 +80,10 @@ def review(*, user, record_id: int, action: str, note: str = "") -> GiRecord:
             .execution_options(synchronize_session=False))
         if result.rowcount != 1:
             raise Conflict(f"Cannot {action} a {record.status} GI record.", code="illegal_gi_transition")
+        audit.record(tx, actor=user, action=audit_actions.GI_REVIEWED[action], target_type="gi_record",
+                     target_id=record_id, before=before,
+                     after={**before, "status": to_status, "review_note": note.strip()},
+                     keep=("product_id", "scheme", "number"))
     db.session.expire_all()
     return db.session.get(GiRecord, record_id)
 

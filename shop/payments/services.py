@@ -15,6 +15,8 @@ import time
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.database import utcnow
 from shop.errors import Conflict, NotFound, PaymentProviderError, ShopError, ValidationFailed
 from shop.extensions import db
@@ -28,6 +30,8 @@ from shop.payments import error_codes
 
 CLAIM_TIMEOUT = dt.timedelta(seconds=60)
 PAID_OUTCOMES = {"paid": "paid", "deposit_paid": "deposit_paid", "partly_paid": "partly_paid"}
+
+AUDITED_ORDER_FIELDS = ("number", "status", "paid_fen", "due_fen")  # what a recorded transfer moves
 
 
 def order_payments(order_id: int) -> list[Payment]:
@@ -302,8 +306,10 @@ def record_bank_transfer(*, user, order_id: int, amount_fen: int, value_date: dt
     """An operator records a bank transfer that the center's account received for an order (对公转账)."""
     if not user.is_platform_admin:
         raise NotFound("No such order.")
-    with transaction(conflict=error_codes.DUPLICATE_BANK_REFERENCE, conflict_detail="This bank reference is recorded already."):
+    with transaction(conflict=error_codes.DUPLICATE_BANK_REFERENCE,
+                     conflict_detail="This bank reference is recorded already.") as tx:
         order = orders.get_order(user=user, order_id=order_id)
+        before = audit.snapshot(order, AUDITED_ORDER_FIELDS)
         due = plans.due_part(order)
         if due is None:
             raise Conflict(f"An order that is {order.status} takes no payment.", code=error_codes.ORDER_NOT_PAYABLE)
@@ -322,6 +328,11 @@ def record_bank_transfer(*, user, order_id: int, amount_fen: int, value_date: dt
             raise _overpayment(orders.load_order(order.id).due_fen)  # a concurrent transfer got in first
         events.bank_transfer_recorded(order.id, actor_id=user.id, payment_id=payment.id, amount_fen=amount_fen,
                                       reference=reference)
+        audit.record(tx, actor=user, action=audit_actions.BANK_TRANSFER_RECORDED, target_type="order",
+                     target_id=order.id, before=before, keep=("number",),
+                     after={**audit.snapshot(orders.load_order(order.id), AUDITED_ORDER_FIELDS),
+                            "payment_id": payment.id, "amount_fen": amount_fen, "reference": reference,
+                            "value_date": value_date})
     return payment
 
 

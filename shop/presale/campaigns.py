@@ -16,6 +16,8 @@ import datetime as dt
 from sqlalchemy import or_, select, update
 
 from shop.accounts.permissions import ensure_platform_admin
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.catalog.queries import load_sku, sellable_problem
 from shop.database import local_today, utcnow
 from shop.errors import Conflict, NotFound, ValidationFailed
@@ -29,6 +31,8 @@ from shop.transaction import transaction
 EDITABLE_FIELDS = ("sku_id", "title", "story", "opens_at", "closes_at", "ships_from", "ships_until", "unit_price_fen",
                    "deposit_per_unit_fen", "minimum_quantity", "capacity", "per_buyer_limit", "allocation_policy",
                    "default_promise")
+
+AUDITED_MOVE_FIELDS = ("title", "status", "suspended_from", "status_reason")  # an operator's move
 
 
 # --- lookups ------------------------------------------------------------------------------------------------
@@ -205,23 +209,31 @@ def required_reason(reason: str, action: str) -> str:
 def suspend_campaign(*, actor, campaign_id: int, reason: str) -> Campaign:
     ensure_platform_admin(actor)
     reason = required_reason(reason, "suspend")
-    with transaction():
+    with transaction() as tx:
         campaign = locked_campaign(campaign_id)
         if campaign.status not in LIVE_STATUSES:
             raise Conflict(f"A campaign that is {campaign.status} cannot be suspended.",
                            code=error_codes.ILLEGAL_CAMPAIGN_TRANSITION)
+        before = audit.snapshot(campaign, AUDITED_MOVE_FIELDS)
         move_campaign(campaign, "suspended", actor=actor, reason=reason, values={"suspended_from": campaign.status})
+        audit.record(tx, actor=actor, action=audit_actions.CAMPAIGN_SUSPENDED, target_type="campaign",
+                     target_id=campaign_id, before=before, after=audit.snapshot(campaign, AUDITED_MOVE_FIELDS),
+                     keep=("title",))
     return _campaign(campaign_id)
 
 
 def reinstate_campaign(*, actor, campaign_id: int, reason: str = "") -> Campaign:
     ensure_platform_admin(actor)
-    with transaction():
+    with transaction() as tx:
         campaign = locked_campaign(campaign_id)
         if campaign.status != "suspended":
             raise Conflict("Only a suspended campaign is reinstated.", code=error_codes.ILLEGAL_CAMPAIGN_TRANSITION)
+        before = audit.snapshot(campaign, AUDITED_MOVE_FIELDS)
         move_campaign(campaign, campaign.suspended_from, actor=actor, reason=reason.strip(), event=events.REINSTATED,
                       values={"suspended_from": None})
+        audit.record(tx, actor=actor, action=audit_actions.CAMPAIGN_REINSTATED, target_type="campaign",
+                     target_id=campaign_id, before=before, after=audit.snapshot(campaign, AUDITED_MOVE_FIELDS),
+                     keep=("title",))
     return _campaign(campaign_id)
 
 

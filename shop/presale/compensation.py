@@ -11,6 +11,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from shop.accounts.permissions import ensure_platform_admin
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.database import utcnow
 from shop.errors import Conflict, NotFound
 from shop.extensions import db
@@ -44,7 +46,7 @@ def list_compensations(*, viewer, campaign_id: int) -> list[Compensation]:
 def record_payout(*, actor, compensation_id: int, reference: str) -> Compensation:
     """An operator sent the money: `owed → paid` once (a conditional UPDATE), with the bank's reference."""
     ensure_platform_admin(actor)
-    with transaction():
+    with transaction() as tx:
         compensation = db.session.get(Compensation, compensation_id, populate_existing=True)
         if compensation is None:
             raise NotFound("No such compensation.")
@@ -61,4 +63,10 @@ def record_payout(*, actor, compensation_id: int, reference: str) -> Compensatio
         events.compensation_paid(compensation.campaign_id, actor_id=actor.id, compensation_id=compensation.id,
                                  pledge_id=compensation.pledge_id, amount_fen=compensation.amount_fen,
                                  reference=reference)
+        audit.record(tx, actor=actor, action=audit_actions.COMPENSATION_PAID, target_type="compensation",
+                     target_id=compensation.id, keep=("campaign_id", "order_id", "amount_fen"),
+                     before={"campaign_id": compensation.campaign_id, "order_id": compensation.order_id,
+                             "amount_fen": compensation.amount_fen, "status": "owed"},
+                     after={"campaign_id": compensation.campaign_id, "order_id": compensation.order_id,
+                            "amount_fen": compensation.amount_fen, "status": "paid", "reference": reference})
     return db.session.get(Compensation, compensation_id, populate_existing=True)

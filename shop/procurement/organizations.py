@@ -15,6 +15,8 @@ from sqlalchemy.orm import joinedload
 
 from shop.accounts.permissions import ensure_platform_admin
 from shop.accounts.services import find_user_by_email
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.database import utcnow
 from shop.errors import Conflict, Forbidden, NotFound, RoleRequired, ValidationFailed
 from shop.extensions import db
@@ -32,6 +34,7 @@ EDITABLE_FIELDS = ("name", "kind", "credit_code", "home_region_code", "address",
 # Who the organisation is and where its purchases count were what the platform approved.
 LOCKED_AFTER_APPROVAL = ("credit_code", "home_region_code", "kind")
 HOME_REGION_LEVELS = ("province", "city")
+AUDITED_REVIEW_FIELDS = ("name", "status", "status_reason")
 
 
 # --- lookups ------------------------------------------------------------------------------------------------
@@ -164,14 +167,18 @@ def review_organization(*, organization_id: int, actor, action: str, reason: str
     if action in REASON_REQUIRED and not reason:
         raise ValidationFailed("Say why: the organisation is told the reason.", code=error_codes.REASON_REQUIRED,
                                errors={"reason": [f"Required to {action}."]})
-    with transaction():
+    with transaction() as tx:
         organization = locked_organization(organization_id)
+        before = audit.snapshot(organization, AUDITED_REVIEW_FIELDS)
         from_statuses, to_status = REVIEW_STEPS[action]
         if organization.status not in from_statuses:
             raise Conflict(f"Cannot {action} a {organization.status} organisation.",
                            code=error_codes.ILLEGAL_ORGANIZATION_TRANSITION)
         _record_move(organization, to_status, actor=actor, reason=reason)
         organization.reviewed_at = utcnow()
+        audit.record(tx, actor=actor, action=audit_actions.ORGANIZATION_REVIEWED[action], target_type="organization",
+                     target_id=organization.id, before=before,
+                     after=audit.snapshot(organization, AUDITED_REVIEW_FIELDS), keep=("name",))
         for admin in _admins(organization_id):
             enqueue(email=admin.user.email, user_id=admin.user_id, template=f"organization_{action}",
                     subject=f"采购单位审核：{organization.name} / Organisation review: {to_status}",
@@ -182,8 +189,13 @@ def review_organization(*, organization_id: int, actor, action: str, reason: str
 def set_payment_terms(*, organization_id: int, actor, payment_terms: str) -> Organization:
     """The platform grants (or withdraws) terms: prepaid means card only."""
     ensure_platform_admin(actor)
-    with transaction():
-        locked_organization(organization_id).payment_terms = payment_terms
+    with transaction() as tx:
+        organization = locked_organization(organization_id)
+        before = audit.snapshot(organization, ("name", "payment_terms"))
+        organization.payment_terms = payment_terms
+        audit.record(tx, actor=actor, action=audit_actions.ORGANIZATION_PAYMENT_TERMS_SET, target_type="organization",
+                     target_id=organization.id, before=before, keep=("name", "payment_terms"),
+                     after=audit.snapshot(organization, ("name", "payment_terms")))
     return get_organization(organization_id=organization_id)
 
 

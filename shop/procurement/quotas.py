@@ -16,6 +16,8 @@ import datetime as dt
 from sqlalchemy import and_, case, func, or_, select
 
 from shop.accounts.permissions import ensure_platform_admin
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.catalog.models import Category
 from shop.database import local_day_start
 from shop.errors import Conflict, NotFound, ValidationFailed
@@ -80,17 +82,20 @@ def set_minimum(*, actor, region_code: str, share_bp: int, source: str) -> dict:
     """Platform admins set (or change) a province's minimum, citing the provincial document. Setting the
     national floor itself is allowed: it records that the province asks for no more."""
     ensure_platform_admin(actor)
-    with transaction(conflict=error_codes.QUOTA_MINIMUM_CHANGED,
-                     conflict_detail="Another administrator set this minimum at the same moment; read it and retry."):
+    busy = "Another administrator set this minimum at the same moment; read it and retry."
+    with transaction(conflict=error_codes.QUOTA_MINIMUM_CHANGED, conflict_detail=busy) as tx:
         region = find_region(region_code)
         if region is None or region.level != "province":
             raise ValidationFailed("Minimums are set per province (a 6-digit province code such as 320000).",
                                    code=error_codes.NOT_A_PROVINCE, errors={"region_code": ["Not a province."]})
         row = db.session.get(ProvinceQuotaMinimum, region_code, populate_existing=True)
+        before = None if row is None else audit.snapshot(row, ("share_bp", "source"))
         if row is None:
             row = ProvinceQuotaMinimum(region_code=region_code)
             db.session.add(row)
         row.share_bp, row.source = share_bp, source
+        audit.record(tx, actor=actor, action=audit_actions.QUOTA_MINIMUM_SET, target_type="quota_minimum",
+                     target_id=region_code, before=before, after=audit.snapshot(row, ("share_bp", "source")))
     return _minimum_payload(row, region.name)
 
 

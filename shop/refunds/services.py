@@ -15,6 +15,8 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.database import utcnow
 from shop.errors import Conflict, NotFound, PaymentProviderError, ValidationFailed
 from shop.extensions import db
@@ -124,6 +126,8 @@ def operator_refund(*, user, order_id: int, amount_fen: int, reason: str) -> Ref
             # and the operator asked for this amount, not less.
             raise _exceeds()
         refund = _open(tx, order_id=order.id, shares=shares, kind="other", actor_id=user.id, reason=reason)
+        audit.record(tx, actor=user, action=audit_actions.REFUND_OPENED_BY_OPERATOR, target_type="refund",
+                     target_id=refund.id, after={"order_id": order.id, "amount_fen": amount_fen, "reason": reason})
     return load_refund(refund.id)
 
 
@@ -145,6 +149,7 @@ def decide_refund(*, user, refund_id: int, approve: bool, note: str = "", amount
     """The supplier of the lines (or an operator) approves all or part of a request, or rejects it."""
     with transaction() as tx:
         refund = _refund_for_decider(user, refund_id)
+        before = {"order_id": refund.order_id, "status": refund.status, "amount_fen": refund.amount_fen}
         decided = "approved" if approve else "rejected"
         values = dict(decided_by_id=user.id, decided_at=utcnow(), decision_note=note)
         if not _move(refund, decided, **values):
@@ -162,6 +167,12 @@ def decide_refund(*, user, refund_id: int, approve: bool, note: str = "", amount
                             actor_id=user.id, note=note)
         if not approve:
             notify.refund_decided(orders.load_order(refund.order_id), load_refund(refund.id))
+        if user.is_platform_admin:  # a supplier's own decision is the supplier's business, not an operator's
+            audit.record(tx, actor=user, action=audit_actions.REFUND_APPROVED_BY_OPERATOR if approve else
+                         audit_actions.REFUND_REJECTED_BY_OPERATOR, target_type="refund", target_id=refund_id,
+                         before=before, after={"order_id": refund.order_id, "status": decided,
+                                               "amount_fen": refund.amount_fen, "decision_note": note},
+                         keep=("order_id",))
     return load_refund(refund_id)
 
 
@@ -259,7 +270,7 @@ def record_refund_transfer(*, user, refund_id: int, part_id: int, reference: str
     """An operator sent a bank-transfer part of a refund back to the payer, and records the bank's reference."""
     if not user.is_platform_admin:
         raise NotFound("No such refund.")
-    with transaction():
+    with transaction() as tx:
         refund = load_refund(refund_id)
         part = next((p for p in refund.parts if p.id == part_id), None) if refund else None
         if part is None:
@@ -273,6 +284,12 @@ def record_refund_transfer(*, user, refund_id: int, part_id: int, reference: str
             raise IllegalTransition("The part changed meanwhile; reload it.", code=error_codes.REFUND_STATE_CHANGED)
         events.refund_transfer_recorded(refund.order_id, actor_id=user.id, refund_id=refund.id, part_id=part.id,
                                         reference=reference)
+        audit.record(tx, actor=user, action=audit_actions.REFUND_TRANSFER_RECORDED, target_type="refund",
+                     target_id=refund.id, keep=("order_id", "part_id", "amount_fen"),
+                     before={"order_id": refund.order_id, "part_id": part.id, "amount_fen": part.amount_fen,
+                             "status": "awaiting_transfer"},
+                     after={"order_id": refund.order_id, "part_id": part.id, "amount_fen": part.amount_fen,
+                            "status": "succeeded", "reference": reference, "value_date": value_date})
         _finish(refund)
     return load_refund(refund_id)
 

@@ -40,8 +40,7 @@ class SupportPairs(MethodView):
     @blp.arguments(SupportPairCreateSchema)
     @blp.response(201, SupportPairSchema)
     def post(self, data):
-        require_platform_admin()
-        return services.create_support_pair(**data)
+        return services.create_support_pair(actor=require_platform_admin(), **data)
 
 
 @blp.route("/support-pairs/<int:pair_id>")
@@ -54,5 +53,4 @@ class SupportPairItem(MethodView):
     @blp.arguments(SupportPairUpdateSchema, required=False)  # every field optional: an empty PATCH changes nothing
     @blp.response(200, SupportPairSchema)
     def patch(self, changes, pair_id):
-        require_platform_admin()
-        return services.update_support_pair(pair_id=pair_id, changes=changes)
+        return services.update_support_pair(actor=require_platform_admin(), pair_id=pair_id, changes=changes)

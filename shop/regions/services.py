@@ -7,6 +7,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.errors import NotFound, ValidationFailed
 from shop.extensions import db
 from shop.pagination import SortKey, keyset_page
@@ -14,6 +16,7 @@ from shop.regions.models import Region, SupportPair
 from shop.transaction import transaction
 
 DUPLICATE_PAIR = {"conflict": "duplicate_support_pair", "conflict_detail": "This pair already exists."}
+AUDITED_PAIR_FIELDS = ("supporter_code", "recipient_code", "kind", "verified", "evidence")
 
 
 def get_region(*, code: str, field: str | None = None, reservoir_only: bool = False) -> Region:
@@ -97,18 +100,23 @@ def _validate_pair(supporter_code: str, recipient_code: str) -> None:
                                errors={"recipient_code": ["Same as the supporter."]})
 
 
-def create_support_pair(*, supporter_code, recipient_code, kind, verified=False, evidence="") -> SupportPair:
-    with transaction(**DUPLICATE_PAIR):
+def create_support_pair(*, actor, supporter_code, recipient_code, kind, verified=False, evidence="") -> SupportPair:
+    """Platform admins (the caller checks): `actor` is who the audit log names."""
+    with transaction(**DUPLICATE_PAIR) as tx:
         _validate_pair(supporter_code, recipient_code)
         pair = SupportPair(supporter_code=supporter_code, recipient_code=recipient_code, kind=kind,
                            verified=verified, evidence=evidence)
         db.session.add(pair)
+        db.session.flush()  # the id, for the log (a duplicate is refused here, before any entry)
+        audit.record(tx, actor=actor, action=audit_actions.SUPPORT_PAIR_CREATED, target_type="support_pair",
+                     target_id=pair.id, after=audit.snapshot(pair, AUDITED_PAIR_FIELDS))
     return get_support_pair(pair_id=pair.id)
 
 
-def update_support_pair(*, pair_id: int, changes: dict) -> SupportPair:
-    with transaction(**DUPLICATE_PAIR):
+def update_support_pair(*, actor, pair_id: int, changes: dict) -> SupportPair:
+    with transaction(**DUPLICATE_PAIR) as tx:
         pair = get_support_pair(pair_id=pair_id)
+        before = audit.snapshot(pair, AUDITED_PAIR_FIELDS)
         verified = changes.get("verified", pair.verified)
         evidence = changes.get("evidence", pair.evidence)
         if verified and not (evidence or "").strip():  # judged on the result, whichever field the change touches
@@ -117,6 +125,9 @@ def update_support_pair(*, pair_id: int, changes: dict) -> SupportPair:
         for field in ("verified", "evidence", "kind"):
             if field in changes:
                 setattr(pair, field, changes[field])
+        audit.record(tx, actor=actor, action=audit_actions.SUPPORT_PAIR_UPDATED, target_type="support_pair",
+                     target_id=pair.id, before=before, after=audit.snapshot(pair, AUDITED_PAIR_FIELDS),
+                     keep=("supporter_code", "recipient_code"))
     return get_support_pair(pair_id=pair_id)
 
 

@@ -14,6 +14,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from shop.accounts.permissions import ensure_platform_admin, visible_or_404
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.database import local_today, utcnow
 from shop.errors import Conflict, NotFound, Unauthorized
 from shop.extensions import db
@@ -207,7 +209,7 @@ def mark_paid(*, actor, settlement_id: int, payout_reference: str) -> Change:
     """`closed → paid` once, with the bank's reference. The same reference again changes nothing (a replay);
     another one is refused."""
     ensure_platform_admin(actor)
-    with transaction():
+    with transaction() as tx:
         settlement = _stored(settlement_id)
         if settlement is None:
             raise NotFound("No such settlement.")
@@ -227,7 +229,10 @@ def mark_paid(*, actor, settlement_id: int, payout_reference: str) -> Change:
             raise Conflict("Another request paid this settlement meanwhile; reload it.",
                            code=error_codes.SETTLEMENT_PAID)
         settlement = _stored(settlement_id)
-        return Change(settlement, before, _payout_fields(settlement))
+        change = Change(settlement, before, _payout_fields(settlement))
+        audit.record(tx, actor=actor, action=audit_actions.SETTLEMENT_PAID, target_type="settlement",
+                     target_id=settlement_id, before=change.before, after=change.after)
+        return change
 
 
 def pay_settlement(*, actor, settlement_id: int, payout_reference: str) -> Settlement:
@@ -255,7 +260,7 @@ def change_rate(*, actor, supplier_id: int, bps: int, effective_from: dt.date) -
     figures never change."""
     ensure_platform_admin(actor)
     suppliers.get_supplier(supplier_id=supplier_id)
-    with transaction():
+    with transaction() as tx:
         latest = latest_closed_month()
         if latest is not None and effective_from < month_start(next_month(latest)):
             raise Conflict(f"{latest} is closed: a rate can take effect from the day after it at the earliest.",
@@ -265,7 +270,10 @@ def change_rate(*, actor, supplier_id: int, bps: int, effective_from: dt.date) -
                               recorded_by_id=actor.id)
         db.session.add(rate)
         db.session.flush()
-        return Change(rate, before, _rate_fields(supplier_id, effective_from))
+        change = Change(rate, before, _rate_fields(supplier_id, effective_from))
+        audit.record(tx, actor=actor, action=audit_actions.COMMISSION_RATE_SET, target_type="supplier",
+                     target_id=supplier_id, before=change.before, after=change.after, keep=("effective_from",))
+        return change
 
 
 def add_rate(*, actor, supplier_id: int, bps: int, effective_from: dt.date) -> CommissionRate:

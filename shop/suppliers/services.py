@@ -28,6 +28,8 @@ from sqlalchemy.orm import joinedload
 from shop.accounts.models import User
 from shop.accounts.permissions import visible_or_404
 from shop.accounts.services import normalise_email
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.database import utcnow
 from shop.errors import Conflict, Forbidden, NotFound, RoleRequired, Unauthorized, ValidationFailed
 from shop.extensions import db
@@ -48,6 +50,7 @@ LOCKED_AFTER_APPROVAL = ("credit_code", "district_code", "kind")
 EDITABLE_FIELDS = ("name", "kind", "credit_code", "district_code", "contact_name", "contact_phone", "address",
                    "sc_license_number", "food_filing_number", "farmer_linkage", "represented_producers")
 GRAMS_PER_KG = 1000
+AUDITED_REVIEW_FIELDS = ("name", "status", "status_reason")  # what a review changes, and who
 
 
 # --- lookups other domains use ------------------------------------------------------------------------------
@@ -250,8 +253,13 @@ def review_supplier(*, supplier_id: int, actor, action: str, reason: str = "") -
     """The platform's step: approve recommended applicants, reject, suspend, reinstate."""
     _require_admin(actor)
     reason = check_review_step("platform", action, reason)
-    with transaction():
-        take_review_step(_locked_supplier(supplier_id), "platform", action, actor=actor, reason=reason)
+    with transaction() as tx:
+        supplier = _locked_supplier(supplier_id)
+        before = audit.snapshot(supplier, AUDITED_REVIEW_FIELDS)
+        take_review_step(supplier, "platform", action, actor=actor, reason=reason)
+        audit.record(tx, actor=actor, action=audit_actions.SUPPLIER_REVIEWED[action], target_type="supplier",
+                     target_id=supplier.id, before=before, after=audit.snapshot(supplier, AUDITED_REVIEW_FIELDS),
+                     keep=("name",))
     return get_supplier(supplier_id=supplier_id)
 
 

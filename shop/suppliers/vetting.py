@@ -17,6 +17,8 @@ from sqlalchemy.orm import joinedload
 
 from shop.accounts.models import User
 from shop.accounts.services import normalise_email
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.errors import NotFound, RoleRequired, ValidationFailed
 from shop.extensions import db
 from shop.notifications.services import enqueue
@@ -49,9 +51,13 @@ def _reviewer_query():
     return select(CountyReviewer).options(joinedload(CountyReviewer.user), joinedload(CountyReviewer.district))
 
 
+def _audited(reviewer: CountyReviewer, email: str) -> dict:
+    return {"user_id": reviewer.user_id, "email": email, "district_code": reviewer.district_code}
+
+
 def appoint_reviewer(*, actor, email: str, district_code: str) -> CountyReviewer:
     _require_admin(actor)
-    with transaction():
+    with transaction() as tx:
         get_region(code=district_code, field="district_code", reservoir_only=True)
         user = db.session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
         if user is None:
@@ -62,6 +68,8 @@ def appoint_reviewer(*, actor, email: str, district_code: str) -> CountyReviewer
         with transaction(conflict="already_appointed",
                          conflict_detail="This user is already a county reviewer; revoke that first."):
             db.session.add(reviewer)
+        audit.record(tx, actor=actor, action=audit_actions.COUNTY_REVIEWER_APPOINTED, target_type="county_reviewer",
+                     target_id=reviewer.id, after=_audited(reviewer, user.email))
         enqueue(email=user.email, user_id=user.id, template="county_reviewer_appointed",
                 subject="您已被任命为区县供货企业审核人 / Appointed county reviewer",
                 body=f"{actor.display_name} 任命您审核区县 {district_code} 的供货企业申请。")
@@ -70,10 +78,12 @@ def appoint_reviewer(*, actor, email: str, district_code: str) -> CountyReviewer
 
 def revoke_reviewer(*, actor, reviewer_id: int) -> None:
     _require_admin(actor)
-    with transaction():
+    with transaction() as tx:
         reviewer = db.session.get(CountyReviewer, reviewer_id)
         if reviewer is None:
             raise NotFound("No such county reviewer.")
+        audit.record(tx, actor=actor, action=audit_actions.COUNTY_REVIEWER_REVOKED, target_type="county_reviewer",
+                     target_id=reviewer.id, before=_audited(reviewer, db.session.get(User, reviewer.user_id).email))
         db.session.delete(reviewer)
 
 
