@@ -114,6 +114,8 @@ class Config:
     }
 
     REFERENCE_DIR = BASE_DIR / "shop" / "regions" / "data"
+    # Public statistics withhold a group with fewer distinct buyers than this (shop.assistance.suppression).
+    ASSISTANCE_MIN_BUYERS = int(os.environ.get("ASSISTANCE_MIN_BUYERS", 3))
 
 
 class DevelopmentConfig(Config):

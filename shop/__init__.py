@@ -85,6 +85,7 @@ BLUEPRINT_MODULES = (
     "shop.settlements.routes",
     "shop.health.routes",
     "shop.audit.routes",
+    "shop.assistance.routes",
 )
 
 

@@ -133,6 +133,16 @@ def reattribute_command(dry_run):
         click.echo(line)
 
 
+@shop_cli.command("refresh-assistance-rollup")
+def refresh_assistance_rollup():
+    """Sum each finished month's attribution entries for the statistics (shop.assistance.rollup). Idempotent;
+    run it daily (a month not rolled up, or changed since, is read from the entries: slower, never wrong)."""
+    from shop.assistance.rollup import refresh
+
+    done = refresh()
+    click.echo(", ".join(f"{month}: {n} entries" for month, n in done.items()) or "nothing to roll up")
+
+
 @shop_cli.command("send-outbox")
 def send_outbox():
     """Send pending notifications by SMTP (or keep them readable when SMTP is not configured)."""

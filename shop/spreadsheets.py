@@ -46,3 +46,17 @@ def download(data: bytes, mimetype: str, name: str):
     response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+CSV_MIMETYPE = "text/csv"
+# What a spreadsheet reads as the start of a formula (and tab/CR, which some strip before looking).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value) -> str:
+    """A CSV cell that opening the file never runs: text that would read as a formula gets a leading
+    apostrophe; numbers stay numbers."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if isinstance(value, str) and text.startswith(FORMULA_STARTS) else text

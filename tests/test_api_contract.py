@@ -18,6 +18,7 @@ PUBLIC = {
     ("GET", "/api/v1/products/{product_id}/gi-records"),
     ("POST", "/api/v1/payments/stripe/webhook"), ("GET", "/api/v1/campaigns"),
     ("GET", "/api/v1/campaigns/{campaign_id}"), ("GET", "/healthz"), ("GET", "/readyz"),
+    ("GET", "/api/v1/assistance/stats"), ("GET", "/api/v1/assistance/campaigns"),
 }
 
 

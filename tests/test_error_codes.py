@@ -10,7 +10,8 @@ import pytest
 
 from shop.error_codes import codes_of
 
-DOMAINS = ("checkout", "cart", "orders", "refunds", "payments", "procurement", "fapiao", "presale", "settlements")
+DOMAINS = ("checkout", "cart", "orders", "refunds", "payments", "procurement", "fapiao", "presale", "settlements",
+           "assistance")
 SHOP = Path(__file__).resolve().parents[1] / "shop"
 
 

@@ -3,7 +3,7 @@ after. Triggers make the table append-only in the database itself (UPDATE and DE
 PostgreSQL and on SQLite; dropping the table (downgrade) drops them.
 
 Revision ID: a7d3c5e9f1b2
-Revises: 3a4381496d56
+Revises: 5e7c1a9d2b40
 Create Date: 2026-12-03 17:00:00.000000
 
 """
@@ -14,7 +14,7 @@ import shop.database  # noqa: F401  (column types used by the models)
 
 # revision identifiers, used by Alembic.
 revision = 'a7d3c5e9f1b2'
-down_revision = '3a4381496d56'
+down_revision = '5e7c1a9d2b40'
 branch_labels = None
 depends_on = None
 

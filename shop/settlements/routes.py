@@ -64,7 +64,7 @@ class SettlementPay(MethodView):
         return services.pay_settlement(actor=authenticated_user(), settlement_id=settlement_id, **data)
 
 
-@blp.route("/suppliers/<int:supplier_id>/settlements/<month>")
+@blp.route("/suppliers/<int:supplier_id>/settlements/<string(maxlength=16):month>")
 class SupplierMonth(MethodView):
     @blp.response(200, SettlementSchema, description="The month as it stands: computed live while it is open "
                                                      "(id null), the frozen settlement once it is closed.")
@@ -72,7 +72,7 @@ class SupplierMonth(MethodView):
         return services.view_month(viewer=authenticated_user(), supplier_id=supplier_id, month=month)
 
 
-@blp.route("/suppliers/<int:supplier_id>/settlements/<month>/statement.xlsx")
+@blp.route("/suppliers/<int:supplier_id>/settlements/<string(maxlength=16):month>/statement.xlsx")
 class SupplierMonthStatement(MethodView):
     @blp.response(200, BINARY, content_type=XLSX_MIMETYPE, description="The month's statement as it stands.")
     def get(self, supplier_id, month):

@@ -6,6 +6,7 @@ from shop.settlements.models import SETTLEMENT_STATUSES, SETTLEMENT_TRANSITIONS
 from shop.validators import Pattern, QueryId, StrictInt
 
 MONTH = Pattern(r"^20[0-9]{2}-(0[1-9]|1[0-2])$", error="A month as YYYY-MM (Asia/Shanghai calendar).")
+MONTH_ARG = [validate.Length(equal=7), MONTH]  # the length documents the widest value (request-line budget)
 
 FIGURES = {
     "sales_fen": "What buyers paid for the supplier's goods in the month",
@@ -53,12 +54,12 @@ SettlementPageSchema = page_schema(SettlementSummarySchema, "SettlementPageSchem
 
 class SettlementQueryArgsSchema(PageArgsSchema):
     supplier_id = QueryId(load_default=None)
-    month = fields.String(load_default=None, validate=MONTH)
+    month = fields.String(load_default=None, validate=MONTH_ARG)
     status = fields.String(load_default=None, validate=validate.OneOf(("closed", "paid")))
 
 
 class CloseMonthSchema(Schema):
-    month = fields.String(required=True, validate=MONTH)
+    month = fields.String(required=True, validate=MONTH_ARG)
 
 
 class ClosedMonthSchema(Schema):

@@ -101,6 +101,14 @@ def supplier_names(*, supplier_ids) -> dict[int, str]:
     return dict(db.session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(ids))).all())
 
 
+def supplier_districts(*, supplier_ids) -> dict[int, str]:
+    """id → registered district code of several suppliers in one query."""
+    ids = set(supplier_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Supplier.id, Supplier.district_code).where(Supplier.id.in_(ids))).all())
+
+
 def owners(*, supplier_ids) -> list[tuple[int, User]]:
     """(supplier id, owner) of each supplier, in one query: who is told about the supplier's orders and campaigns."""
     ids = set(supplier_ids)

@@ -94,3 +94,88 @@ def reattribute(*args: str) -> str:
     assert result.exit_code == 0, (result.output, repr(result.exception))
     db.session.remove()
     return result.output
+
+
+# --- statistics ---------------------------------------------------------------------------------------------
+
+STATS = "/api/v1/assistance/stats"
+
+
+def query(path: str, **params) -> str:
+    """path?params, with from/to spelled as the API spells them."""
+    from urllib.parse import urlencode
+
+    names = {"start": "from", "end": "to"}
+    return path + "?" + urlencode({names.get(k, k): v for k, v in params.items() if v is not None})
+
+
+def stats(client, **params) -> dict:
+    response = client.get(query(STATS, **params))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def by_key(body: dict) -> dict[str, dict]:
+    return {item["key"]: item for item in body["items"]}
+
+
+def local_month(moment) -> str:
+    from shop.database import SHOP_TIMEZONE
+
+    return moment.astimezone(SHOP_TIMEZONE).strftime("%Y-%m")
+
+
+def generated_sums(lines, key_of, *, start=None, end=None, where=lambda line: True) -> dict[str, list[int]]:
+    """key → [fen, units] summed over the generator's own record of what it wrote (benchmarks.assistance_data),
+    events within [start, end) when given: the figures the statistics must give, computed without SQL."""
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for line in lines:
+        if not where(line):
+            continue
+        for at, fen, units in line.events:
+            if (start is None or at >= start) and (end is None or at < end):
+                key = key_of(line, at)
+                if key is not None:
+                    sums[key][0] += fen
+                    sums[key][1] += units
+    return dict(sums)
+
+
+def base_world(app) -> dict:
+    """A generated year of one line (benchmarks.assistance_data): its suppliers, products, 30 shoppers and 6
+    institutions, for tests that write entries of their own (`add_entries`) on another year."""
+    from benchmarks.assistance_data import generate
+    from shop.accounts.models import User
+    from shop.procurement.models import Organization
+
+    generate(app, lines=1, year=2025, seed=3)
+
+    def read():
+        line = db.session.scalars(select(OrderLine)).first()
+        organizations = db.session.execute(select(Organization.id, User.id).join(
+            User, User.home_region_code == Organization.home_region_code).order_by(Organization.id)).all()
+        shoppers = list(db.session.scalars(select(User.id).order_by(User.id)))
+        return {"order_id": line.order_id, "line_id": line.id, "product_id": line.product_id,
+                "supplier_id": line.supplier_id, "shoppers": shoppers, "organizations": sorted(
+                    {org for org, _ in organizations})}
+    return _read(read)
+
+
+def add_entries(world: dict, *rows: dict) -> None:
+    """Attribution entries as the statistics read them, on the world's line (the SQL never looks at the line):
+    each row names what it changes from a shopper's retail payment of 100 fen, 1 unit, in 云阳, at noon on
+    2024-06-15 (Asia/Shanghai)."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from shop.database import SHOP_TIMEZONE
+
+    defaults = dict(source="payment", order_id=world["order_id"], order_line_id=world["line_id"], amount_fen=100,
+                    quantity=1, district_code="500235", supplier_id=world["supplier_id"],
+                    product_id=world["product_id"], category_id=None, channel="retail", buyer_kind="shopper",
+                    buyer_id=world["shoppers"][0], organization_id=None, buyer_region_code=None,
+                    inside_chongqing=None, pair_id=None, supporter_code=None,
+                    created_at=dt.datetime(2024, 6, 15, 12, tzinfo=SHOP_TIMEZONE))
+    with db.engine.begin() as conn:
+        conn.execute(insert(AttributionEntry), [{**defaults, **row} for row in rows])
