@@ -16,7 +16,7 @@
   var MARKET_LABELS = { inside: "市内", outside: "市外", unknown: "未知" };
   var GI_SCHEMES = { gi_trademark: "地理标志证明商标", gi_protected_product: "地理标志保护产品",
                      agricultural_gi: "农产品地理标志" };
-  var PANEL_NAMES = { district: "区县销售额", supporter: "支援省市排行", month: "月度趋势", market: "市内/市外",
+  var PANEL_NAMES = { district: "区县销售额", supporter: "支援省市排行", pair: "结对排行", month: "月度趋势", market: "市内/市外",
                       campaigns: "预售", products: "地理标志产品" };
   var charts = {};
   var demoSeen = body.dataset.demo === "1";
@@ -139,6 +139,25 @@
              formatter: function (p) { return tooltipYuan(p.value); } };
   }
 
+  // Nothing to draw when every group is empty or withheld: the page says why instead of an empty chart.
+  function nothingShown(stats) {
+    return !stats.items.some(function (i) { return !i.suppressed && i.amount_fen; });
+  }
+
+  function withheldMessage(stats) {
+    return stats.items.length ? "各组买家少于" + stats.min_buyers + "个，数据不单独公布" : "本期暂无数据";
+  }
+
+  function ranking(id, stats, round) {
+    noteSuppression(stats);
+    if (nothingShown(stats)) { return drawMessage(id, withheldMessage(stats), round); }
+    var items = byAmount(stats.items);
+    draw(id, horizontalBars(items, [
+      { name: "消费帮扶金额", type: "bar", data: items.map(function (i) { return yuanOf(i.amount_fen); }),
+        label: barLabel() }
+    ]), round);
+  }
+
   var panels = {
     district: function (round) {
       return fetchJson("/assistance/stats?group_by=district&" + PERIOD).then(function (stats) {
@@ -152,20 +171,18 @@
         ]), round);
         document.getElementById("kpi-amount").textContent = fenText(stats.total.amount_fen);
         document.getElementById("kpi-quantity").textContent = quantityText(stats.total.quantity);
-        var viaPairs = items.some(function (i) { return i.via_pairs_fen === null || i.via_pairs_fen === undefined; })
-          ? null : items.reduce(function (sum, i) { return sum + i.via_pairs_fen; }, 0);
-        document.getElementById("kpi-via-pairs").textContent = fenText(viaPairs);
       });
     },
     supporter: function (round) {
       return fetchJson("/assistance/stats?group_by=supporter&" + PERIOD).then(function (stats) {
-        noteSuppression(stats);
-        var items = byAmount(stats.items);
-        if (!items.length) { return drawMessage("chart-supporter", "本期暂无对口支援消费", round); }
-        draw("chart-supporter", horizontalBars(items, [
-          { name: "消费帮扶金额", type: "bar", data: items.map(function (i) { return yuanOf(i.amount_fen); }),
-            label: barLabel() }
-        ]), round);
+        // Provinces, each with its cities' pairs: their total is all the money that came through a pair.
+        document.getElementById("kpi-via-pairs").textContent = fenText(stats.total.amount_fen);
+        return ranking("chart-supporter", stats, round);
+      });
+    },
+    pair: function (round) {
+      return fetchJson("/assistance/stats?group_by=pair&" + PERIOD).then(function (stats) {
+        return ranking("chart-pair", stats, round);
       });
     },
     month: function (round) {
@@ -199,7 +216,7 @@
       return fetchJson("/assistance/stats?group_by=market&" + PERIOD).then(function (stats) {
         noteSuppression(stats);
         var items = stats.items;
-        if (!items.length) { return drawMessage("chart-market", "本期暂无销售", round); }
+        if (nothingShown(stats)) { return drawMessage("chart-market", withheldMessage(stats), round); }
         draw("chart-market", {
           color: COLORS,
           legend: { bottom: 0, textStyle: { fontSize: fontSize(), color: TEXT } },
@@ -281,7 +298,7 @@
     return li;
   }
 
-  var TARGETS = { district: "chart-district", supporter: "chart-supporter", month: "chart-month",
+  var TARGETS = { district: "chart-district", supporter: "chart-supporter", pair: "chart-pair", month: "chart-month",
                   market: "chart-market", campaigns: "chart-campaigns", products: "gi-products" };
   var round = 0;
 
