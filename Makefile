@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+$(STAMP): requirements.txt requirements-dev.txt package.json package-lock.json | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	npm ci --no-audit --no-fund --loglevel=error  # ECharts for /showcase, served by the app (node_modules/)
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -29,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) instance/*.db
+	rm -rf $(VENV) node_modules instance/*.db

@@ -89,6 +89,11 @@ class Config:
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))
     MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@sanxia-shop.invalid")
 
+    # /showcase: seconds between its refreshes (?refresh= overrides per screen); SHOWCASE_DEMO=1 marks its
+    # figures as demo data (the page also does when the data is the demo's: suppliers named （演示）).
+    SHOWCASE_REFRESH_SECONDS = int(os.environ.get("SHOWCASE_REFRESH_SECONDS", 60))
+    SHOWCASE_DEMO = _bool("SHOWCASE_DEMO", False)
+
     API_TITLE = "三峡库区特色产品展销中心 API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export FLASK_APP=wsgi.py SHOP_ENV=development
+export SHOWCASE_DEMO=1  # /showcase marks its figures as demo data
 export PORT="${PORT:-5000}" STRIPE_PORT="${STRIPE_PORT:-8420}"
 export STRIPE_API_BASE="http://127.0.0.1:${STRIPE_PORT}"
 export STRIPE_SECRET_KEY="${STRIPE_SECRET_KEY:-sk_test_localstripe}"
@@ -32,6 +33,7 @@ cat <<MSG
 
   API:        http://127.0.0.1:${PORT}/api/v1
   Docs:       http://127.0.0.1:${PORT}/api/docs   (OpenAPI: /api/openapi.json)
+  Showcase:   http://127.0.0.1:${PORT}/showcase   (public page for the center's screens)
   Stripe:     localstripe at ${STRIPE_API_BASE} (in memory, loopback only)
   Demo accounts (demo data, local only):
 MSG

@@ -89,6 +89,10 @@ BLUEPRINT_MODULES = (
 )
 
 
+# Plain Flask blueprints (HTML pages, not API operations): registered on the app, outside the OpenAPI spec.
+PAGE_MODULES = ("shop.showcase.routes",)
+
+
 # Domains that react to other domains' signals without routes that would import them: imported so that their
 # receivers are connected in every process (web, jobs, commands).
 RECEIVER_MODULES = ("shop.assistance.attribution", "shop.settlements.ledger")
@@ -101,6 +105,9 @@ def _register_blueprints(app: Flask) -> None:
     from shop.extensions import api
 
     app.register_blueprint(docs.assets)
+    for module_name in PAGE_MODULES:
+        for blueprint in importlib.import_module(module_name).BLUEPRINTS:
+            app.register_blueprint(blueprint)
     for module_name in BLUEPRINT_MODULES:
         api.register_blueprint(importlib.import_module(module_name).blp)
     for module_name in RECEIVER_MODULES:
