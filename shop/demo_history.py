@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from shop.accounts.models import User
+from shop.assistance.models import AttributionEntry
 from shop.addresses.services import create_address, list_addresses
 from shop.catalog.models import Product, Sku
 from shop.catalog.queries import SHOP_TIMEZONE, season_as_of
@@ -32,12 +33,18 @@ from shop.payments.models import Payment
 from shop.refunds import services as refunds
 from shop.refunds.models import Refund, RefundPart
 from shop.refunds.requests import request_refund
+from shop.regions import services as regions
 from shop.suppliers import services as suppliers
+from shop.settlements.models import SettlementEntry
 from shop.suppliers.models import ShippingRule, Supplier, SupplierMember
 from shop.transaction import transaction
 
 SEED = 20260601
-ORDER_COUNT = 48
+RANDOM_ORDER_COUNT = 48
+# Then one order per shopper of a supporting region, of a product of the district its region supports
+# (消费帮扶: 江苏 shoppers buy 云阳's products), so every demo pair has buyers.
+PARTNER_ORDER_COUNT = 15  # the DEMO_SHOPPERS whose home region supports a demo district
+ORDER_COUNT = RANDOM_ORDER_COUNT + PARTNER_ORDER_COUNT
 DAYS_BACK = 180  # six months before the load
 KEY_PREFIX = "demo-history-"
 
@@ -54,6 +61,17 @@ DEMO_SHOPPERS = [
     ("buyer.hebei", "孙伟 (demo)", "130000", "130102", "石家庄市长安区中山东路 5 号 (demo)"),
     ("buyer.chongqing", "周琳 (demo)", "500000", "500103", "重庆市渝中区解放碑民族路 1 号 (demo)"),
     ("buyer.wanzhou", "吴刚 (demo)", "500101", "500101", "重庆市万州区高笋塘 18 号 (demo)"),
+    ("buyer.jiangbei", "郑洁 (demo)", "500105", "500105", "重庆市江北区观音桥步行街 6 号 (demo)"),
+    # More shoppers of Chongqing and of the four largest demo pairs: a figure is published only from
+    # ASSISTANCE_MIN_BUYERS (3) distinct buyers on, so the showcase's 市内 and pair charts need three each.
+    ("buyer.jiangsu2", "黄蕾 (demo)", "320500", "320508", "苏州市姑苏区人民路 100 号 (demo)"),
+    ("buyer.jiangsu3", "徐峰 (demo)", "320200", "320213", "无锡市梁溪区中山路 22 号 (demo)"),
+    ("buyer.zhejiang2", "朱琴 (demo)", "330200", "330203", "宁波市海曙区中山西路 15 号 (demo)"),
+    ("buyer.zhejiang3", "何斌 (demo)", "330300", "330302", "温州市鹿城区五马街 7 号 (demo)"),
+    ("buyer.guangdong2", "郭婷 (demo)", "440100", "440104", "广州市越秀区北京路 30 号 (demo)"),
+    ("buyer.guangdong3", "马超 (demo)", "440600", "440604", "佛山市禅城区祖庙路 9 号 (demo)"),
+    ("buyer.liaoning2", "林雪 (demo)", "210200", "210202", "大连市中山区人民路 11 号 (demo)"),
+    ("buyer.liaoning3", "罗军 (demo)", "210100", "210103", "沈阳市沈河区中街路 4 号 (demo)"),
 ]
 DEMO_DOMAIN = "demo.sanxia.test"
 
@@ -83,25 +101,65 @@ class PlannedOrder:
     carrier: str
 
 
-def plan_orders(products: list[tuple[str, str, int]], *, now: dt.datetime) -> list[PlannedOrder]:
+def plan_orders(products: list[tuple[str, str, int, str]], *, now: dt.datetime,
+                partners: dict[int, str]) -> list[PlannedOrder]:
     """The order plan from the fixed seed: the same products, quantities, shoppers and days on every run.
-    `products` are (name, sku spec, sale months mask): an order only holds what was in season on its day."""
+    `products` are (name, sku spec, sale months mask, origin district): an order only holds what was in season on
+    its day. `partners`: shopper index → the district its home region supports (one partner order each)."""
     rng = random.Random(SEED)
     plan = []
-    for index in range(ORDER_COUNT):
-        days_ago = DAYS_BACK - (index * DAYS_BACK) // ORDER_COUNT - rng.randint(0, 2)
-        placed_at = (now - dt.timedelta(days=max(days_ago, 1), hours=rng.randint(0, 10), minutes=rng.randint(0, 59)))
+
+    def in_season_on(placed_at, district=None):
         month = placed_at.astimezone(SHOP_TIMEZONE).month
-        in_season = [(name, spec) for name, spec, mask in products if mask & (1 << (month - 1))]
-        picks = rng.sample(in_season, rng.choice((1, 1, 1, 2)))
+        return [(name, spec) for name, spec, mask, origin in products
+                if mask & (1 << (month - 1)) and district in (None, origin)]
+
+    for index in range(RANDOM_ORDER_COUNT):
+        days_ago = DAYS_BACK - (index * DAYS_BACK) // RANDOM_ORDER_COUNT - rng.randint(0, 2)
+        placed_at = (now - dt.timedelta(days=max(days_ago, 1), hours=rng.randint(0, 10), minutes=rng.randint(0, 59)))
+        picks = rng.sample(in_season_on(placed_at), rng.choice((1, 1, 1, 2)))
         outcome = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
-        in_flight = index - (ORDER_COUNT - len(IN_FLIGHT))
+        in_flight = index - (RANDOM_ORDER_COUNT - len(IN_FLIGHT))
         plan.append(PlannedOrder(
             index=index, shopper=rng.randrange(len(DEMO_SHOPPERS)),
             items=[(name, spec, rng.choice((1, 1, 2))) for name, spec in picks], placed_at=placed_at,
             outcome=IN_FLIGHT[in_flight] if in_flight >= 0 else outcome,
             carrier=rng.choice(CARRIERS)))
+    if len(partners) != PARTNER_ORDER_COUNT:
+        raise RuntimeError(f"{len(partners)} demo shoppers have a partner district, not {PARTNER_ORDER_COUNT}")
+    for offset, (shopper, district) in enumerate(sorted(partners.items())):
+        # Spread over the months, on the first day from there that one of the district's products is in season;
+        # when none was in the whole window (开州's spring oranges in a winter load), whatever was in season on
+        # the planned day (it counts for no pair), so the number of orders never depends on the load's date.
+        planned_days_ago = DAYS_BACK - 5 - offset * (DAYS_BACK - 20) // PARTNER_ORDER_COUNT
+        hours, minutes = rng.randint(0, 10), rng.randint(0, 59)
+        for days_ago in (*range(planned_days_ago, 1, -7), planned_days_ago):
+            placed_at = now - dt.timedelta(days=days_ago, hours=hours, minutes=minutes)
+            candidates = in_season_on(placed_at, district)
+            if candidates:
+                break
+        else:
+            candidates = in_season_on(placed_at)
+        name, spec = rng.choice(candidates)
+        plan.append(PlannedOrder(index=RANDOM_ORDER_COUNT + offset, shopper=shopper, items=[(name, spec, 1)],
+                                 placed_at=placed_at, outcome="delivered", carrier=rng.choice(CARRIERS)))
     return plan
+
+
+def partner_districts(shoppers: list[User], districts: set[str]) -> dict[int, str]:
+    """Shopper index → the district of `districts` that the shopper's home region supports through a verified
+    pair, the nearest supporter first (a 南京 shopper: 南京's pair before 江苏's)."""
+    pairs = {}
+    for pair in regions.pairs_to(sorted(districts)):
+        if pair.verified:
+            pairs.setdefault(pair.supporter_code, pair.recipient_code)
+    partners = {}
+    for index, shopper in enumerate(shoppers):
+        chain = [region.code for region in regions.region_chain(shopper.home_region_code)]
+        district = next((pairs[code] for code in chain if code in pairs), None)
+        if district is not None:
+            partners[index] = district
+    return partners
 
 
 def ensure_shoppers(ensure_user) -> list[User]:
@@ -139,22 +197,23 @@ def ensure_shipping_rules(shipper: User, suppliers_by_key: dict[str, int]) -> in
     return added
 
 
-def _sku_ids() -> dict[tuple[str, str], tuple[int, int, str, int]]:
-    """(product name, sku spec) → (sku id, product id, return policy, sale months mask) of the demo catalog."""
+def _sku_ids() -> dict[tuple[str, str], tuple[int, int, str, int, str]]:
+    """(product name, sku spec) → (sku id, product id, return policy, sale months mask, origin district) of the
+    demo catalog."""
     rows = db.session.execute(select(Product.name, Sku.spec, Sku.id, Product.id, Product.return_policy,
-                                     Product.sale_months_mask)
+                                     Product.sale_months_mask, Product.origin_district_code)
                               .join(Sku, Sku.product_id == Product.id).where(Product.is_demo.is_(True)))
-    return {(name, spec): (sku_id, product_id, policy, mask) for name, spec, sku_id, product_id, policy, mask in rows}
+    return {(name, spec): tuple(values) for name, spec, *values in rows}
 
 
 def _run(order_plan: PlannedOrder, shopper: User, admin: User, shipper: User, skus: dict) -> Order:
     items = [(skus[(name, spec)], qty) for name, spec, qty in order_plan.items]
-    confirmations = sorted({product_id for (_, product_id, policy, _), _ in items
+    confirmations = sorted({product_id for (_, product_id, policy, *_), _ in items
                             if policy == "excluded_with_confirmation"})
     address_id = list_addresses(user=shopper)[0].id
     with season_as_of(order_plan.placed_at):  # bought on its planned day, when it was in season
         order = place_order(user=shopper, address_id=address_id, payment_plan="bank_transfer",
-                            items=[{"sku_id": sku_id, "quantity": qty} for (sku_id, _, _, _), qty in items],
+                            items=[{"sku_id": sku_id, "quantity": qty} for (sku_id, *_), qty in items],
                             return_confirmations=confirmations,
                             idempotency_key=f"{KEY_PREFIX}{order_plan.index:03d}", note="演示订单")
     day = order_plan.placed_at.date()
@@ -198,11 +257,14 @@ def _send_transfers(admin: User, refund_id: int, day: dt.date) -> None:
 
 def order_timestamp_rows(order: Order) -> list[tuple[object, tuple[str, ...]]]:
     """Every (row, timestamp columns) of one order the services stamp "now": the order, its payments, refunds,
-    refund parts and events. Fulfilments are left to the caller (a parcel's days are planned, not shifted)."""
+    refund parts and events, and the attribution and settlement entries of its money (so the demo's statistics
+    and settlements fall in the months its orders did). Fulfilments are left to the caller (a parcel's days are
+    planned, not shifted)."""
     rows = [(order, ("placed_at", "paid_at", "delivered_at", "completed_at", "cancelled_at"))]
     for model, columns in ((Payment, ("created_at", "succeeded_at")),
                            (Refund, ("created_at", "decided_at", "completed_at")),
-                           (OrderEvent, ("created_at",))):
+                           (OrderEvent, ("created_at",)), (AttributionEntry, ("created_at",)),
+                           (SettlementEntry, ("created_at",))):
         rows += [(row, columns) for row in db.session.scalars(select(model).where(model.order_id == order.id))]
     refund_ids = select(Refund.id).where(Refund.order_id == order.id)
     rows += [(part, ("completed_at",)) for part in
@@ -253,8 +315,9 @@ def load_demo_history(*, admin: User, shipper: User, ensure_user) -> dict:
     skus = _sku_ids()
     existing = set(db.session.scalars(select(Order.idempotency_key)
                                       .where(Order.idempotency_key.like(f"{KEY_PREFIX}%"))))
-    products = sorted((name, spec, values[3]) for (name, spec), values in skus.items())
-    for planned in plan_orders(products, now=utcnow()):
+    products = sorted((name, spec, values[3], values[4]) for (name, spec), values in skus.items())
+    partners = partner_districts(shoppers, {district for *_, district in products})
+    for planned in plan_orders(products, now=utcnow(), partners=partners):
         if f"{KEY_PREFIX}{planned.index:03d}" in existing:
             continue
         order = _run(planned, shoppers[planned.shopper], admin, shipper, skus)
