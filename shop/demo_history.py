@@ -255,16 +255,19 @@ def _send_transfers(admin: User, refund_id: int, day: dt.date) -> None:
                                            reference=f"DEMO-REFUND-{refund_id}-{part.id}", value_date=day)
 
 
+# The rows of an order that carry the services' "now": its own, and the money entries other domains keep of it.
+ORDER_ROWS = ((Payment, ("created_at", "succeeded_at")), (Refund, ("created_at", "decided_at", "completed_at")),
+              (OrderEvent, ("created_at",)))
+ENTRY_ROWS = ((AttributionEntry, ("created_at",)), (SettlementEntry, ("created_at",)))
+
+
 def order_timestamp_rows(order: Order) -> list[tuple[object, tuple[str, ...]]]:
     """Every (row, timestamp columns) of one order the services stamp "now": the order, its payments, refunds,
     refund parts and events, and the attribution and settlement entries of its money (so the demo's statistics
     and settlements fall in the months its orders did). Fulfilments are left to the caller (a parcel's days are
     planned, not shifted)."""
     rows = [(order, ("placed_at", "paid_at", "delivered_at", "completed_at", "cancelled_at"))]
-    for model, columns in ((Payment, ("created_at", "succeeded_at")),
-                           (Refund, ("created_at", "decided_at", "completed_at")),
-                           (OrderEvent, ("created_at",)), (AttributionEntry, ("created_at",)),
-                           (SettlementEntry, ("created_at",))):
+    for model, columns in ORDER_ROWS + ENTRY_ROWS:
         rows += [(row, columns) for row in db.session.scalars(select(model).where(model.order_id == order.id))]
     refund_ids = select(Refund.id).where(Refund.order_id == order.id)
     rows += [(part, ("completed_at",)) for part in

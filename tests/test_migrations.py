@@ -280,5 +280,6 @@ def _demo_at_revision(revision: str, monkeypatch) -> None:
     with line_money_moved.muted(), monkeypatch.context() as patch:
         # The code of today would write attribution, settlement and audit entries the old schema has no table for.
         patch.setattr("shop.audit.services.record", lambda *args, **kwargs: None)
+        patch.setattr("shop.demo_history.ENTRY_ROWS", ())
         load_demo_data()
     db.session.remove()
