@@ -115,3 +115,25 @@ class ApiClient:
 
     def login_as(self, user):
         return self.login(user.email)
+
+
+def crashing_app():
+    """An app on an in-memory database whose GET /api/v1/_boom logs a warning and then fails unhandled, with
+    exceptions not propagated (as in production): the error handler and the request log are what answer."""
+    import logging
+
+    from config import TestingConfig
+    from shop import create_app
+
+    class Config(TestingConfig):
+        PROPAGATE_EXCEPTIONS = False
+        SQLALCHEMY_DATABASE_URI = "sqlite://"
+
+    app = create_app(Config)
+
+    @app.route("/api/v1/_boom")
+    def boom():
+        logging.getLogger("shop.orders").warning("about to fail")
+        raise RuntimeError("kaboom: secret internal detail")
+
+    return app

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from config import ProductionConfig, TestingConfig, normalise_database_url
+from config import ProductionConfig, normalise_database_url
 from shop import create_app
-from tests.support import assert_problem
+from tests.support import assert_problem, crashing_app as make_crashing_app
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/nowhere", "/api/v1/regions/500237/extra"])
@@ -46,17 +46,7 @@ def test_malformed_json_is_problem(client):
 
 @pytest.fixture
 def crashing_app():
-    class Config(TestingConfig):
-        PROPAGATE_EXCEPTIONS = False
-        SQLALCHEMY_DATABASE_URI = "sqlite://"
-
-    app = create_app(Config)
-
-    @app.route("/api/v1/_boom")
-    def boom():
-        raise RuntimeError("kaboom: secret internal detail")
-
-    return app
+    return make_crashing_app()
 
 
 def test_unhandled_exception_is_500_problem_without_traceback(crashing_app):

@@ -11,7 +11,7 @@ import pytest
 from config import ProductionConfig, TestingConfig
 from shop import create_app
 from shop.request_log import make_handler
-from tests.support import assert_problem
+from tests.support import assert_problem, crashing_app as make_crashing_app
 
 
 @pytest.fixture
@@ -33,22 +33,11 @@ def json_log():
 
 @pytest.fixture
 def crashing_app():
-    class Config(TestingConfig):
-        PROPAGATE_EXCEPTIONS = False
-        SQLALCHEMY_DATABASE_URI = "sqlite://"
-
-    app = create_app(Config)
-
-    @app.route("/api/v1/_log_and_boom")
-    def boom():
-        logging.getLogger("shop.orders").warning("about to fail")
-        raise RuntimeError("kaboom")
-
-    return app
+    return make_crashing_app()
 
 
 def test_every_line_of_a_request_carries_its_id(crashing_app, json_log):
-    response = crashing_app.test_client().get("/api/v1/_log_and_boom", headers={"X-Request-ID": "trace-42"})
+    response = crashing_app.test_client().get("/api/v1/_boom", headers={"X-Request-ID": "trace-42"})
     body = assert_problem(response, 500, "internal_error")
     assert body["request_id"] == "trace-42"
 
@@ -56,7 +45,7 @@ def test_every_line_of_a_request_carries_its_id(crashing_app, json_log):
     assert [line["logger"] for line in lines] == ["shop.orders", "shop", "shop.access"]
     for line in lines:
         assert line["request_id"] == "trace-42", line
-        assert (line["method"], line["path"]) == ("GET", "/api/v1/_log_and_boom")
+        assert (line["method"], line["path"]) == ("GET", "/api/v1/_boom")
         assert {"ts", "level", "logger", "message"} <= set(line)
     warning, error, access = lines
     assert (warning["level"], warning["message"]) == ("WARNING", "about to fail")
