@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shop.accounts.auth import authenticated_user
-from shop.audit import services
+from shop.audit import reading
 from shop.audit.actions import described
 from shop.audit.schemas import AuditEntryPageSchema, AuditEntrySchema, AuditQueryArgsSchema
 from shop.error_codes import ADMIN_ONLY, documents
@@ -20,7 +20,7 @@ class AuditLog(MethodView):
     @blp.arguments(AuditQueryArgsSchema, location="query")
     @blp.response(200, AuditEntryPageSchema, description="Newest first; filters combine.")
     def get(self, args):
-        return services.list_entries(actor=authenticated_user(), **args)
+        return reading.list_entries(actor=authenticated_user(), **args)
 
 
 @blp.route("/audit-log/<int:entry_id>")
@@ -28,4 +28,4 @@ class AuditEntryItem(MethodView):
     @documents(ADMIN_ONLY)
     @blp.response(200, AuditEntrySchema)
     def get(self, entry_id):
-        return services.get_entry(actor=authenticated_user(), entry_id=entry_id)
+        return reading.get_entry(actor=authenticated_user(), entry_id=entry_id)
