@@ -1,6 +1,8 @@
 """Field types and validators shared by every domain's schemas."""
 from __future__ import annotations
 
+import datetime as dt
+
 import phonenumbers
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc
@@ -56,6 +58,15 @@ def Id(**kwargs) -> fields.Integer:
 def QueryId(**kwargs) -> fields.Integer:
     """An object id in a query string (arrives as text; "2.7" is still rejected)."""
     return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+# The calendar a business date may name: far enough for any statement or period, and far from the ends of
+# Python's calendar, where a day's arithmetic (end + 1 day, a month's start in UTC) would overflow into a 500.
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+BUSINESS_DATE = validate.Range(min=FIRST_DAY, max=LAST_DAY, error="A date from 2000-01-01 to 2099-12-31.")
+BUSINESS_INSTANT = validate.Range(min=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc),
+                                  max=dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc),
+                                  error="An instant from 2000 to 2099.")
 
 
 MAX_AMOUNT_FEN = 10**12  # 100 亿元: sums (transfers, refunds of institutional orders) are 64-bit, not unbounded

@@ -4,7 +4,7 @@ from shop.assistance.models import BUYER_KINDS
 from shop.assistance.statistics import CHANNELS, GROUP_BYS
 from shop.pagination import PageArgsSchema, page_schema
 from shop.presale.models import PUBLIC_STATUSES
-from shop.validators import Id, QueryId, RegionCode
+from shop.validators import BUSINESS_DATE, Id, QueryId, RegionCode
 
 DATE = {"maxLength": 10}  # keeps every documented query well inside gunicorn's request line
 
@@ -18,10 +18,10 @@ class StatsArgsSchema(Schema):
                        "buyer_kind (shopper|institution), channel (retail|procurement|presale|store), market "
                        "(市内/市外: inside|outside|unknown), month (YYYY-MM, Asia/Shanghai, every month of the "
                        "period in order). supporter and pair cover the entries on a support pair only."})
-    start = fields.Date(load_default=None, data_key="from", metadata={
+    start = fields.Date(load_default=None, data_key="from", validate=BUSINESS_DATE, metadata={
         "description": "First Asia/Shanghai calendar day (YYYY-MM-DD); default: 1 January of the current year.",
         **DATE})
-    end = fields.Date(load_default=None, data_key="to", metadata={
+    end = fields.Date(load_default=None, data_key="to", validate=BUSINESS_DATE, metadata={
         "description": "Last day, included; default: 31 December of `from`'s year. At most ten years.", **DATE})
     district = RegionCode(load_default=None, metadata={"description": "Only lines from this origin district."})
     supporter = RegionCode(load_default=None, metadata={

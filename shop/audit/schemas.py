@@ -2,7 +2,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from shop.audit.actions import ACTIONS, TARGET_TYPES, described
 from shop.pagination import PageArgsSchema, page_schema
-from shop.validators import QueryId
+from shop.validators import BUSINESS_INSTANT, QueryId
 
 ACTION_NAMES = list(ACTIONS)
 
@@ -40,9 +40,9 @@ class AuditQueryArgsSchema(PageArgsSchema):
     target_type = fields.String(load_default=None, validate=validate.OneOf(TARGET_TYPES))
     target_id = fields.String(load_default=None, validate=validate.Length(min=1, max=40),
                               metadata={"maxLength": 40, "description": "With target_type: one object's history"})
-    created_from = fields.AwareDateTime(load_default=None, data_key="from", metadata={
+    created_from = fields.AwareDateTime(load_default=None, data_key="from", validate=BUSINESS_INSTANT, metadata={
         "description": "Entries written at or after this instant (ISO 8601 with its offset)", "maxLength": 32})
-    created_to = fields.AwareDateTime(load_default=None, data_key="to", metadata={
+    created_to = fields.AwareDateTime(load_default=None, data_key="to", validate=BUSINESS_INSTANT, metadata={
         "description": "Entries written before this instant (excluded)", "maxLength": 32})
 
     @validates_schema

@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 from shop.pagination import PageArgsSchema, page_schema
 from shop.payments.schemas import BANK_REFERENCE
 from shop.settlements.models import SETTLEMENT_STATUSES, SETTLEMENT_TRANSITIONS
-from shop.validators import Pattern, QueryId, StrictInt
+from shop.validators import BUSINESS_DATE, Pattern, QueryId, StrictInt
 
 MONTH = Pattern(r"^20[0-9]{2}-(0[1-9]|1[0-2])$", error="A month as YYYY-MM (Asia/Shanghai calendar).")
 MONTH_ARG = [validate.Length(equal=7), MONTH]  # the length documents the widest value (request-line budget)
@@ -84,4 +84,4 @@ class CommissionRateSchema(Schema):
 
 class CommissionRateCreateSchema(Schema):
     bps = StrictInt(required=True, validate=validate.Range(min=0, max=10_000))
-    effective_from = fields.Date(required=True)
+    effective_from = fields.Date(required=True, validate=BUSINESS_DATE)

@@ -73,6 +73,11 @@ BAD = [
     ({"group_by": "district", "raw": "yes"}, "raw", "validation_error"),
     ({"group_by": "district", "raw": "1"}, "raw", "validation_error"),
     ({"group_by": "district", "limit": "5"}, "limit", "validation_error"),  # unknown arguments are refused
+    # The ends of the calendar: a day's arithmetic there overflowed into a 500.
+    ({"group_by": "district", "from": "9999-12-31"}, "from", "validation_error"),
+    ({"group_by": "month", "from": "9999-12-01", "to": "9999-12-31"}, "from", "validation_error"),
+    ({"group_by": "district", "from": "0001-01-01", "to": "0001-01-31"}, "from", "validation_error"),
+    ({"group_by": "district", "to": "0001-01-01"}, "to", "validation_error"),
 ]
 
 

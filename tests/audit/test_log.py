@@ -120,7 +120,9 @@ def test_no_operation_edits_or_deletes_an_entry(method, log, operator_client):
 @pytest.mark.parametrize("query", [{"action": "supplier.deleted"}, {"target_type": "user"}, {"actor_id": "2.5"},
                                    {"actor_id": "0"}, {"from": "2026-12-01"}, {"to": "yesterday"},
                                    {"from": "2026-12-02T00:00:00+08:00", "to": "2026-12-01T00:00:00+08:00"},
-                                   {"target_id": "x" * 41}, {"limit": 101}])
+                                   {"target_id": "x" * 41}, {"limit": 101},
+                                   # the ends of the calendar overflowed into a 500
+                                   {"from": "0001-01-01T00:00:00+08:00"}, {"to": "9999-12-31T23:59:59+08:00"}])
 def test_bad_filters_are_422_with_the_field(query, operator_client):
     body = assert_problem(operator_client.get(LOG, query_string=query), 422, "validation_error")
     assert set(body["errors"]) == ({"to"} if "to" in query else set(query)), body
