@@ -7,6 +7,8 @@ from sqlalchemy import select
 from shop.accounts import services as accounts
 from shop.accounts.permissions import ensure_platform_admin, visible_or_404
 from shop.assistance import error_codes as codes
+from shop.audit import actions as audit_actions
+from shop.audit import services as audit
 from shop.assistance.models import SupporterOffice
 from shop.errors import ValidationFailed
 from shop.extensions import db
@@ -17,13 +19,20 @@ from shop.transaction import transaction
 
 def grant(*, actor, user_id: int, region_code: str) -> SupporterOffice:
     ensure_platform_admin(actor)
-    with transaction(conflict=codes.DUPLICATE_OFFICE, conflict_detail="That user is already in that office."):
+    with transaction(conflict=codes.DUPLICATE_OFFICE, conflict_detail="That user is already in that office.") as tx:
         if accounts.get_user(user_id=user_id) is None:
             raise ValidationFailed("No such user.", code=codes.UNKNOWN_USER, errors={"user_id": ["Unknown user."]})
         regions.get_region(code=region_code, field="region_code")
         office = SupporterOffice(user_id=user_id, region_code=region_code, granted_by_id=actor.id)
         db.session.add(office)
+        db.session.flush()  # the duplicate is refused here, before the entry is written
+        audit.record(tx, actor=actor, action=audit_actions.SUPPORTER_OFFICE_GRANTED, target_type="supporter_office",
+                     target_id=office.id, after=_fields(office))
     return office
+
+
+def _fields(office: SupporterOffice) -> dict:
+    return {"user_id": office.user_id, "region_code": office.region_code}
 
 
 def list_offices(*, actor, user_id: int | None = None, region_code: str | None = None, limit: int,
@@ -40,8 +49,10 @@ def list_offices(*, actor, user_id: int | None = None, region_code: str | None =
 
 def revoke(*, actor, office_id: int) -> None:
     ensure_platform_admin(actor)
-    with transaction():
+    with transaction() as tx:
         office = visible_or_404(db.session.get(SupporterOffice, office_id), True, "supporter office")
+        audit.record(tx, actor=actor, action=audit_actions.SUPPORTER_OFFICE_REVOKED, target_type="supporter_office",
+                     target_id=office.id, before=_fields(office))
         db.session.delete(office)
 
 

@@ -60,11 +60,20 @@ CAMPAIGN_REINSTATED = Action("campaign.reinstated", "campaign", "a suspended cam
 COMPENSATION_PAID = Action("compensation.paid", "compensation",
                            "a 定金 compensation paid out by bank transfer, with its reference")
 
-# --- settlements (wired by the settlements work: shop.settlements) -----------------------------------------------
+# --- settlements ------------------------------------------------------------------------------------------------
 SETTLEMENT_PAID = Action("settlement.paid", "settlement", "a supplier's monthly settlement marked paid, with the "
                                                           "payout reference")
 COMMISSION_RATE_SET = Action("commission_rate.set", "supplier",
                              "a supplier's commission rate (basis points) set, with its effective date")
+SETTLEMENT_MONTH_CLOSED = Action("settlement_month.closed", "settlement_month",
+                                 "a month's settlements frozen by an operator (target: the month, YYYY-MM), with "
+                                 "the settlements, payables and commission it froze")
+
+# --- assistance --------------------------------------------------------------------------------------------------
+SUPPORTER_OFFICE_GRANTED = Action("supporter_office.granted", "supporter_office",
+                                  "a user made a member of a supporting region's office (exports its pairs' figures)")
+SUPPORTER_OFFICE_REVOKED = Action("supporter_office.revoked", "supporter_office",
+                                  "a supporting region's office membership revoked")
 
 
 ACTIONS: dict[str, Action] = {value: value for value in list(globals().values()) if isinstance(value, Action)}

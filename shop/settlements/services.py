@@ -167,7 +167,7 @@ def close_month(*, actor=None, month: str, now: dt.datetime | None = None) -> Cl
         raise Conflict(f"{month} has not ended yet (Asia/Shanghai); it can be closed from "
                        f"{(bounds(month)[1] + CLOSE_GRACE).isoformat()}.", code=error_codes.MONTH_NOT_OVER)
     with transaction(conflict=error_codes.MONTH_ALREADY_CLOSED,
-                     conflict_detail=f"{month} was closed already."):
+                     conflict_detail=f"{month} was closed already.") as tx:
         if db.session.scalar(select(SettlementPeriod.id).where(SettlementPeriod.month == month)) is not None:
             raise Conflict(f"{month} was closed already.", code=error_codes.MONTH_ALREADY_CLOSED)
         db.session.add(SettlementPeriod(month=month, closed_by_id=actor.id if actor else None, closed_at=now))
@@ -175,8 +175,13 @@ def close_month(*, actor=None, month: str, now: dt.datetime | None = None) -> Cl
         figures = month_figures(month)
         for supplier_id in sorted(figures):
             _freeze(figures[supplier_id], now)
-    return Closed(month, len(figures), sum(f.payable_fen for f in figures.values()),
-                  sum(f.commission_fen for f in figures.values()))
+        closed = Closed(month, len(figures), sum(f.payable_fen for f in figures.values()),
+                        sum(f.commission_fen for f in figures.values()))
+        if actor is not None:  # the shell command has no operator to name (as create-admin and reattribute)
+            audit.record(tx, actor=actor, action=audit_actions.SETTLEMENT_MONTH_CLOSED, target_type="settlement_month",
+                         target_id=month, after={"settlements": closed.settlements, "payable_fen": closed.payable_fen,
+                                                 "commission_fen": closed.commission_fen})
+    return closed
 
 
 def _freeze(figures: Figures, now: dt.datetime) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from shop.catalog.models import Product
 from shop.extensions import db
+from tests.audit.helpers import entries_since, mark
 from tests.assistance.helpers import add_entries, base_world, by_key, pair_id, query, stats
 from tests.support import assert_problem, count_statements, make_user
 
@@ -160,3 +161,18 @@ def test_the_office_list_reads_the_same_statements_for_any_page_size(admin):
     assert small == large
     second = admin.get(query(OFFICES, limit=2, cursor=page.get_json()["next_cursor"])).get_json()["items"]
     assert [o["id"] for o in second] == [o["id"] for o in full.get_json()["items"][2:4]]
+
+
+def test_granting_and_revoking_an_office_are_audited(as_user):
+    operator, member = make_user(admin=True), make_user()
+    admin = as_user(operator)
+    since = mark()
+    granted = admin.post(OFFICES, json={"user_id": member.id, "region_code": "330000"}).get_json()
+    assert_problem(admin.post(OFFICES, json={"user_id": member.id, "region_code": "330000"}), 409, "duplicate_office")
+    assert admin.delete(f"{OFFICES}/{granted['id']}").status_code == 204
+    written = entries_since(since)
+    assert [(e.actor_id, e.action, e.target_id, e.before, e.after) for e in written] == [
+        (operator.id, "supporter_office.granted", str(granted["id"]), None,
+         {"user_id": member.id, "region_code": "330000"}),
+        (operator.id, "supporter_office.revoked", str(granted["id"]), {"user_id": member.id, "region_code": "330000"},
+         None)]

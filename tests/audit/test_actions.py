@@ -13,8 +13,9 @@ from tests.payments.conftest import make_buyer, run_together  # noqa: F401  (mak
 from tests.presale.factories import DEPOSIT_A, open_campaign, paid_pledge
 from tests.support import assert_problem, make_user
 
-# Tested with the verbs that record them: tests/settlements/test_audit.py.
-WIRED_ELSEWHERE = {"settlement.paid", "commission_rate.set"}
+# Tested with the verbs that record them: tests/settlements/test_audit.py, tests/assistance/test_exports.py.
+WIRED_ELSEWHERE = {"settlement.paid", "commission_rate.set", "settlement_month.closed", "supporter_office.granted",
+                   "supporter_office.revoked"}
 
 
 @pytest.mark.parametrize("name", sorted(RECORDED))

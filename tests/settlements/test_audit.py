@@ -45,3 +45,19 @@ def test_a_rate_change_is_audited_with_the_rate_before_and_after(clock, world, a
     since = mark()
     assert_problem(admin.post(rates, json={"bps": 10001, "effective_from": "2027-01-21"}), 422)
     assert entries_since(since) == []
+
+
+def test_closing_a_month_is_audited_with_what_it_froze(clock, world, buyer, as_user):
+    operator = make_user(admin=True)
+    admin = as_user(operator)
+    clock.to(2027, 1, 10)
+    paid(buyer, world.address_id, [(world.sku_a, 1), (world.sku_b, 1)])
+    clock.to(2027, 2, 2)
+    since = mark()
+    assert close(admin, "2027-01").status_code == 201
+    assert_problem(close(admin, "2027-01"), 409, "month_already_closed")
+    frozen = admin.get("/api/v1/settlements?month=2027-01").json["items"]
+    assert_one_entry(since, actor=operator, action="settlement_month.closed", target=("settlement_month", "2027-01"),
+                     before=None, after={"settlements": len(frozen),
+                                         "payable_fen": sum(s["payable_fen"] for s in frozen),
+                                         "commission_fen": sum(s["commission_fen"] for s in frozen)})
