@@ -24,6 +24,13 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def limiter_storage_uri(redis_url: str | None) -> str:
+    """Flask-Limiter's name for the same Redis: `limits` spells a unix socket redis+unix://, redis-py unix://."""
+    if not redis_url:
+        return "memory://"
+    return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
+
+
 def default_sqlite_url() -> str:
     return f"sqlite:///{BASE_DIR / 'instance' / 'shop.db'}"
 
@@ -47,7 +54,7 @@ class Config:
 
     # Flask-Limiter: Redis when several processes serve, memory otherwise.
     REDIS_URL = os.environ.get("REDIS_URL")
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_STORAGE_URI = limiter_storage_uri(os.environ.get("REDIS_URL"))
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20 per hour")

@@ -234,3 +234,60 @@ def close_settlements(month):
         raise click.ClickException(f"{error.code}: {error.detail}")
     click.echo(f"{closed.month}: {closed.settlements} settlements closed, payable {closed.payable_fen} fen, "
                f"commission {closed.commission_fen} fen")
+
+
+@shop_cli.command("run-jobs")
+@click.option("--once", is_flag=True, help="Run every registered job once and exit.")
+def run_jobs(once):
+    """Run the background jobs in this process (shop.jobs.registry): every one once, or each once per period
+    until stopped. For the embedded default; with REDIS_URL use schedule-jobs and worker instead."""
+    import time
+
+    from shop.database import utcnow
+    from shop.jobs.registry import next_due, run_due
+
+    last: dict = {}
+    while True:
+        for name, result in run_due(utcnow(), last).items():
+            click.echo(f"{name}: {result}")
+        if once:
+            return
+        time.sleep(max(0.0, (next_due(utcnow()) - utcnow()).total_seconds()))
+
+
+def _redis_connection():
+    from shop.jobs.queue import connect
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException("REDIS_URL is not set (without Redis, use `flask shop run-jobs`)")
+    return connect(url)
+
+
+@shop_cli.command("schedule-jobs")
+@click.option("--once", is_flag=True, help="Enqueue what is due now and exit.")
+@click.option("--tick", default=10.0, show_default=True, help="Seconds between looks at the clock.")
+def schedule_jobs(once, tick):
+    """Enqueue each registered job once per period on the RQ queue. Safe to run on several hosts at once."""
+    import time
+
+    from shop.database import utcnow
+    from shop.jobs.queue import schedule_due
+
+    connection = _redis_connection()
+    while True:
+        enqueued = schedule_due(connection, utcnow())
+        if enqueued:
+            click.echo(f"enqueued: {', '.join(enqueued)}")
+        if once:
+            return
+        time.sleep(tick)
+
+
+@shop_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+def worker(burst):
+    """An RQ worker running the queued jobs inside this app."""
+    from shop.jobs.queue import work
+
+    work(_redis_connection(), burst=burst)

@@ -2,11 +2,7 @@
 problem+json naming the failed check when the database (or the configured Redis) does not answer."""
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
-import time
 
 import pytest
 
@@ -82,28 +78,7 @@ def test_probes_are_exempt_from_rate_limits(client):
         limiter.reset()
 
 
-# --- Redis: a real server on a unix socket of this test's own ---------------------------------------------------------
-
-@pytest.fixture
-def redis_url(tmp_path_factory):
-    server = shutil.which("redis-server")
-    if server is None:
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail("REQUIRE_REDIS=1 but redis-server is not installed (apt-get install redis-server)")
-        pytest.skip("redis-server is not installed (apt-get install redis-server); REQUIRE_REDIS=1 makes this fail")
-    directory = tmp_path_factory.mktemp("redis")
-    sock = directory / "redis.sock"
-    proc = subprocess.Popen([server, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-                             "--save", "", "--appendonly", "no", "--dir", str(directory)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not sock.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.02)
-    yield proc, f"unix://{sock}"
-    proc.terminate()
-    proc.wait(10)
-
+# --- Redis: a real server on a unix socket of this test's own (tests/redis_server.py) ---------------------------------------------------------
 
 def test_readyz_pings_the_configured_redis(app, redis_url):
     proc, url = redis_url
