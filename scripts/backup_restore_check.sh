@@ -8,10 +8,10 @@
 #   --selftest  afterwards spoils the restored copy (one order total changed, one row deleted) and fails unless
 #               the comparison reports exactly that: the check can fail.
 # Exit 3 (like scripts/pg_test_cluster.sh): PostgreSQL 15 is not available here.
-# PYTHON=path/to/python overrides .venv/bin/python; PG_BINDIR the PostgreSQL 15 binaries' directory.
+# SHOP_PYTHON=path/to/python overrides .venv/bin/python (not PYTHON: the Makefile's base interpreter); PG_BINDIR the PostgreSQL 15 binaries' directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-.venv/bin/python}
+PY=${SHOP_PYTHON:-.venv/bin/python}
 BIN=$(dirname "$PY")
 selftest=()
 case "${1:-}" in

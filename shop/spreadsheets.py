@@ -49,6 +49,7 @@ def download(data: bytes, mimetype: str, name: str):
     return response
 
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv"
 # What a spreadsheet reads as the start of a formula (and tab/CR, which some strip before looking).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

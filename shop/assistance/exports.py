@@ -18,9 +18,8 @@ from shop.assistance import offices
 from shop.assistance.statistics import BUYER_KIND_LABELS, Selection, detail, statistics, supporter_scope
 from shop.errors import Forbidden, Unauthorized
 from shop.money import fen_to_yuan
-from shop.spreadsheets import CSV_MIMETYPE, Sheet, csv_file
+from shop.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, Sheet, csv_file
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUMMARY_HEADERS = ["键 key", "名称 label", "金额 amount (分 fen)", "金额 amount (元 yuan)", "数量 quantity",
                    "经结对 via pairs (分 fen)", "经结对 via pairs (元 yuan)", "买家数 buyers"]
 DETAIL_HEADERS = ["键 key", "名称 label", "买家类型 buyer_kind", "商品编号 product_id", "商品 product",

@@ -20,8 +20,8 @@ from shop.catalog.importer import ALIASES, COLUMNS, REQUIRED_COLUMNS
 from shop.catalog.models import ALL_MONTHS_MASK, Product
 from shop.catalog.queries import require_member_of
 from shop.extensions import db
+from shop.spreadsheets import XLSX_MIMETYPE  # noqa: F401  (the catalog routes and the statements read it here)
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BATCH = 500
 TEXT_COLUMNS = {"product_ref", "origin_district_code", "sc_license_number", "food_filing_number", "gi_number",
                 "sale_months", "barcode", "price_tiers", "spec", "unit", "cold_chain"}

@@ -4,14 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from shop.database import local_today
 from shop.errors import ValidationFailed
 from shop.http_security import HTML_CSP
 
-CHINA = ZoneInfo("Asia/Shanghai")
 # `npm ci` (make setup) puts ECharts here; the app serves it itself, no CDN.
 ECHARTS_DIST = Path(__file__).resolve().parents[2] / "node_modules" / "echarts" / "dist"
 MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS = 1, 3600
@@ -58,7 +57,7 @@ def statistics_period(today: dt.date) -> tuple[dt.date, dt.date]:
 
 @blp.get("")
 def page():
-    start, end = statistics_period(dt.datetime.now(CHINA).date())
+    start, end = statistics_period(local_today())
     return render_template(
         "showcase/index.html", period_from=start.isoformat(), period_to=end.isoformat(),
         refresh_seconds=_refresh_seconds(), demo=bool(current_app.config.get("SHOWCASE_DEMO")),
