@@ -135,16 +135,17 @@ def _still_exact(candidates: list[dt.date], recorded: dict[str, int]) -> list[dt
 
 def _uncounted(candidates: list[dt.date], first: dt.datetime, last: dt.datetime) -> int:
     """Entries in [first, last) outside the candidate months (months of the range not rolled up)."""
-    gaps = [bounds(m) for m in _months_between(candidates[0], candidates[-1]) if m not in candidates]
+    gaps = [bounds(m) for m in month_starts(candidates[0], candidates[-1]) if m not in candidates]
     if not gaps:
         return 0
     return int(db.session.scalar(select(func.count()).select_from(Entry).where(
         or_(*[and_(Entry.created_at >= a, Entry.created_at < b) for a, b in gaps]))))
 
 
-def _months_between(first: dt.date, last: dt.date) -> list[dt.date]:
-    months, month = [], first
-    while month <= last:
+def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first day of every month from `start`'s to `end`'s, in order."""
+    months, month = [], dt.date(start.year, start.month, 1)
+    while month <= end:
         months.append(month)
         month = next_month(month)
     return months

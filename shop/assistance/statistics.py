@@ -76,14 +76,6 @@ def check_period(start: dt.date, end: dt.date) -> None:
                                code=codes.INVALID_PERIOD, errors={"to": ["Not a valid period."]})
 
 
-def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
-    months, month = [], dt.date(start.year, start.month, 1)
-    while month <= end:
-        months.append(month)
-        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return months
-
-
 # --- the query ----------------------------------------------------------------------------------------------
 
 
@@ -169,7 +161,7 @@ def key_expression(selection: Selection, context: Context, table=Entry):
                     (table.inside_chongqing.is_(False), literal("outside")), else_=literal("unknown"))
     if table is Rollup:
         return Rollup.month
-    months = month_starts(selection.start, selection.end)  # month: a CASE on UTC instants, the same on both dbs
+    months = rollup.month_starts(selection.start, selection.end)  # month: a CASE on UTC instants, the same on both dbs
     labels = [month.strftime("%Y-%m") for month in months]
     whens = [(Entry.created_at < local_day_start(nxt), literal(label)) for nxt, label in zip(months[1:], labels)]
     return case(*whens, else_=literal(labels[-1])) if whens else literal(labels[-1])
@@ -305,7 +297,7 @@ def _all_keys(selection: Selection, groups: dict[str, Group]) -> list[str]:
         fixed = [region.code for region in regions.list_regions(reservoir_district=True, limit=100,
                                                                  cursor=None)["items"]]
     elif selection.group_by == "month":
-        fixed = [month.strftime("%Y-%m") for month in month_starts(selection.start, selection.end)]
+        fixed = [month.strftime("%Y-%m") for month in rollup.month_starts(selection.start, selection.end)]
     elif selection.group_by in FIXED_KEYS:
         fixed = list(FIXED_KEYS[selection.group_by])
     return fixed + sorted(set(groups) - set(fixed))
