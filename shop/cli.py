@@ -67,59 +67,23 @@ def create_admin(email, password, name):
 
 
 def init_app(app: Flask) -> None:
+    add_job_commands(shop_cli)
     app.cli.add_command(shop_cli)
 
 
-@shop_cli.command("expire-orders")
-def expire_orders():
-    """Cancel unpaid orders past their reservation time and release their stock."""
-    from shop.orders.jobs import expire_unpaid_orders
+def add_job_commands(group: AppGroup) -> None:
+    """`flask shop <job>` for every registered job that has no command of its own (close-settlements takes a
+    --month): the registry is the one list of jobs, so a new job gets its command without a second copy."""
+    from shop.jobs.registry import JOBS, run_job
 
-    click.echo(expire_unpaid_orders())
+    def command_for(name: str, help_text: str):
+        def run():
+            click.echo(run_job(name))
+        return click.Command(name, callback=run, help=help_text)
 
-
-@shop_cli.command("reconcile-payments")
-@click.option("--older-than-minutes", default=5, show_default=True)
-def reconcile_payments(older_than_minutes):
-    """Ask the provider about pending payments (finds payments whose webhook was lost)."""
-    import datetime as dt
-
-    from shop.orders.jobs import reconcile_pending_payments
-
-    click.echo(reconcile_pending_payments(older_than=dt.timedelta(minutes=older_than_minutes)))
-
-
-@shop_cli.command("auto-confirm")
-def auto_confirm():
-    """Complete delivered orders whose buyer did not confirm receipt in time."""
-    from shop.orders.jobs import auto_confirm_receipts
-
-    click.echo(auto_confirm_receipts(days=current_app.config["AUTO_CONFIRM_DAYS"]))
-
-
-@shop_cli.command("standing-orders")
-def run_standing_orders_command():
-    """Place this period's requisition of every active standing order (once per period, however often run)."""
-    from shop.procurement.standing_orders import run_standing_orders
-
-    click.echo(run_standing_orders())
-
-
-@shop_cli.command("close-campaigns")
-def close_campaigns_command():
-    """Close every pre-sale campaign whose order window has ended: succeeded or failed (and refunded)."""
-    from shop.presale.closing import close_due_campaigns
-
-    click.echo(close_due_campaigns())
-
-
-@shop_cli.command("settle-campaigns")
-def settle_campaigns_command():
-    """Pre-sale campaigns after allocation: forfeit balances unpaid past their deadline (定金 kept), offer the
-    freed units to waiting pledges, and complete campaigns whose orders are all done."""
-    from shop.presale.balances import settle_campaigns
-
-    click.echo(settle_campaigns())
+    for job in JOBS:
+        if job.name not in group.commands:
+            group.add_command(command_for(job.name, job.help))
 
 
 @shop_cli.command("reattribute")
@@ -131,24 +95,6 @@ def reattribute_command(dry_run):
 
     for line in reattribute(dry_run=dry_run).report():
         click.echo(line)
-
-
-@shop_cli.command("refresh-assistance-rollup")
-def refresh_assistance_rollup():
-    """Sum each finished month's attribution entries for the statistics (shop.assistance.rollup). Idempotent;
-    run it daily (a month not rolled up, or changed since, is read from the entries: slower, never wrong)."""
-    from shop.assistance.rollup import refresh
-
-    done = refresh()
-    click.echo(", ".join(f"{month}: {n} entries" for month, n in done.items()) or "nothing to roll up")
-
-
-@shop_cli.command("send-outbox")
-def send_outbox():
-    """Send pending notifications by SMTP (or keep them readable when SMTP is not configured)."""
-    from shop.notifications.services import deliver_outbox
-
-    click.echo(deliver_outbox())
 
 
 @shop_cli.command("import-catalog")

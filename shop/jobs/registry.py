@@ -27,6 +27,7 @@ class Job:
     function: str  # "module:attribute", imported when run: the registry imports no domain at start-up
     every: dt.timedelta
     kwargs: Mapping = field(default_factory=lambda: MappingProxyType({}))
+    help: str = ""  # what `flask shop <name>` says it does
 
     def resolve(self) -> Callable[..., object]:
         module, _, attribute = self.function.partition(":")
@@ -39,16 +40,26 @@ class Job:
 MINUTE, HOUR = dt.timedelta(minutes=1), dt.timedelta(hours=1)
 
 JOBS: tuple[Job, ...] = (
-    Job("expire-orders", "shop.orders.jobs:expire_unpaid_orders", MINUTE),
+    Job("expire-orders", "shop.orders.jobs:expire_unpaid_orders", MINUTE,
+        help="Cancel unpaid orders past their reservation time and release their stock."),
     Job("reconcile-payments", "shop.orders.jobs:reconcile_pending_payments", 5 * MINUTE,
-        MappingProxyType({"older_than": 5 * MINUTE})),
-    Job("auto-confirm", "shop.jobs.adapters:auto_confirm", HOUR),
-    Job("send-outbox", "shop.notifications.services:deliver_outbox", MINUTE),
-    Job("close-campaigns", "shop.presale.closing:close_due_campaigns", 5 * MINUTE),
-    Job("settle-campaigns", "shop.presale.balances:settle_campaigns", 15 * MINUTE),
-    Job("standing-orders", "shop.procurement.standing_orders:run_standing_orders", HOUR),
-    Job("refresh-assistance-rollup", "shop.jobs.adapters:refresh_assistance_rollup", 24 * HOUR),
-    Job("close-settlements", "shop.jobs.adapters:close_last_month", 6 * HOUR),
+        MappingProxyType({"older_than": 5 * MINUTE}),
+        help="Ask the provider about payments pending for 5 minutes (finds payments whose webhook was lost)."),
+    Job("auto-confirm", "shop.jobs.adapters:auto_confirm", HOUR,
+        help="Complete delivered orders whose buyer did not confirm receipt in time."),
+    Job("send-outbox", "shop.notifications.services:deliver_outbox", MINUTE,
+        help="Send pending notifications by SMTP (or keep them readable when SMTP is not configured)."),
+    Job("close-campaigns", "shop.presale.closing:close_due_campaigns", 5 * MINUTE,
+        help="Close every pre-sale campaign whose order window has ended: succeeded or failed (and refunded)."),
+    Job("settle-campaigns", "shop.presale.balances:settle_campaigns", 15 * MINUTE,
+        help="Pre-sale campaigns after allocation: forfeit balances unpaid past their deadline (定金 kept), offer "
+             "the freed units to waiting pledges, and complete campaigns whose orders are all done."),
+    Job("standing-orders", "shop.procurement.standing_orders:run_standing_orders", HOUR,
+        help="Place this period's requisition of every active standing order (once per period, however often run)."),
+    Job("refresh-assistance-rollup", "shop.jobs.adapters:refresh_assistance_rollup", 24 * HOUR,
+        help="Sum each finished month's attribution entries for the statistics (idempotent; a month not rolled "
+             "up is read from the entries: slower, never wrong)."),
+    Job("close-settlements", "shop.jobs.adapters:close_last_month", 6 * HOUR),  # its command takes --month
 )
 
 

@@ -73,3 +73,16 @@ def test_flask_shop_run_jobs_once(app):
     assert result.exit_code == 0, result.output
     for job in JOBS:
         assert f"{job.name}: " in result.output
+
+
+def test_every_job_has_a_flask_shop_command_that_runs_it(app, world, buyer):
+    """The commands come from the registry: a job added there is runnable by name, and runs as the queue runs it."""
+    runner = app.test_cli_runner()
+    commands = app.cli.commands["shop"].commands
+    assert {job.name for job in JOBS} <= set(commands)
+    order_ids = expired_orders(buyer, world, 1)
+    result = runner.invoke(args=["shop", "expire-orders"])
+    assert result.exit_code == 0, result.output
+    assert "'expired': 1" in result.output
+    assert expiry_effects(order_ids) == {order_ids[0]: ("cancelled", 1, 1)}
+    assert "'expired': 0" in runner.invoke(args=["shop", "expire-orders"]).output
