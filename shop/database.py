@@ -26,6 +26,17 @@ def local_day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=SHOP_TIMEZONE).astimezone(dt.timezone.utc)
 
 
+def next_month_start(day: dt.date) -> dt.date:
+    """The first day of the month after `day`'s."""
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def local_month_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """`day`'s calendar month in Chongqing as a range of UTC instants [start, end): statement and rollup months."""
+    first = day.replace(day=1)
+    return local_day_start(first), local_day_start(next_month_start(first))
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on both SQLite (which stores them naive) and PostgreSQL."""
 

@@ -19,7 +19,7 @@ import datetime as dt
 from sqlalchemy import and_, delete, func, insert, literal, or_, select, text
 
 from shop.assistance.models import AttributionEntry as Entry, AttributionMonth, AttributionRollup as Rollup
-from shop.database import SHOP_TIMEZONE, local_day_start, utcnow
+from shop.database import SHOP_TIMEZONE, local_day_start, local_month_bounds, next_month_start, utcnow
 from shop.extensions import db
 from shop.transaction import transaction
 
@@ -29,16 +29,8 @@ BUYER = func.coalesce(-Entry.organization_id, Entry.buyer_id)  # negative organi
 SETTLE = dt.timedelta(hours=1)  # a month is rolled up once it ended this long ago (no transaction lasts that long)
 
 
-def next_month(month: dt.date) -> dt.date:
-    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
-def bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return local_day_start(month), local_day_start(next_month(month))
-
-
 def _count(month: dt.date) -> int:
-    start, end = bounds(month)
+    start, end = local_month_bounds(month)
     return int(db.session.scalar(select(func.count()).select_from(Entry)
                                  .where(Entry.created_at >= start, Entry.created_at < end)))
 
@@ -66,25 +58,25 @@ def refresh(*, now: dt.datetime | None = None) -> dict[str, int]:
     done = {}
     local = first.astimezone(SHOP_TIMEZONE)
     month = dt.date(local.year, local.month, 1)
-    while bounds(month)[1] + SETTLE <= now:
+    while local_month_bounds(month)[1] + SETTLE <= now:
         key = month.strftime("%Y-%m")
         with transaction():
-            settled = _settled(bounds(month)[1])  # before counting: then the count is final when settled
+            settled = _settled(local_month_bounds(month)[1])  # before counting: then the count is final when settled
             recorded = db.session.get(AttributionMonth, key)
             if recorded is not None and recorded.sealed:
-                month = next_month(month)
+                month = next_month_start(month)
                 continue
             entries = _count(month)
             if recorded is None or recorded.entries != entries:
                 recorded = _roll_up(month, key, entries, recorded)
                 done[key] = entries
             recorded.sealed = settled
-        month = next_month(month)
+        month = next_month_start(month)
     return done
 
 
 def _roll_up(month: dt.date, key: str, entries: int, recorded) -> None:
-    start, end = bounds(month)
+    start, end = local_month_bounds(month)
     db.session.execute(delete(Rollup).where(Rollup.month == key))
     columns = [getattr(Entry, name) for name in DIMENSIONS]
     summed = (select(literal(key), *columns, func.sum(Entry.amount_fen), func.sum(Entry.quantity),
@@ -103,10 +95,10 @@ def valid_months(start: dt.date, end: dt.date) -> list[dt.date]:
     """The whole months of [start, end] whose rollup is exact now (their entries still number what was summed)."""
     months, month = [], dt.date(start.year, start.month, 1)
     if month < start:
-        month = next_month(month)
-    while next_month(month) - dt.timedelta(days=1) <= end:
+        month = next_month_start(month)
+    while next_month_start(month) - dt.timedelta(days=1) <= end:
         months.append(month)
-        month = next_month(month)
+        month = next_month_start(month)
     if not months:
         return []
     rows = db.session.execute(select(AttributionMonth.month, AttributionMonth.entries, AttributionMonth.sealed)
@@ -124,7 +116,7 @@ def _still_exact(candidates: list[dt.date], recorded: dict[str, int]) -> list[dt
     """The months not sealed whose entries still number what was summed."""
     # A month only ever gains entries, so when the candidates' range holds as many entries as were summed, every
     # month in it still holds exactly its own: one index range count.
-    first, last = bounds(candidates[0])[0], bounds(candidates[-1])[1]
+    first, last = local_month_bounds(candidates[0])[0], local_month_bounds(candidates[-1])[1]
     expected = sum(recorded[m.strftime("%Y-%m")] for m in candidates)
     total = db.session.scalar(select(func.count()).select_from(Entry)
                               .where(Entry.created_at >= first, Entry.created_at < last))
@@ -135,7 +127,7 @@ def _still_exact(candidates: list[dt.date], recorded: dict[str, int]) -> list[dt
 
 def _uncounted(candidates: list[dt.date], first: dt.datetime, last: dt.datetime) -> int:
     """Entries in [first, last) outside the candidate months (months of the range not rolled up)."""
-    gaps = [bounds(m) for m in month_starts(candidates[0], candidates[-1]) if m not in candidates]
+    gaps = [local_month_bounds(m) for m in month_starts(candidates[0], candidates[-1]) if m not in candidates]
     if not gaps:
         return 0
     return int(db.session.scalar(select(func.count()).select_from(Entry).where(
@@ -147,7 +139,7 @@ def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
     months, month = [], dt.date(start.year, start.month, 1)
     while month <= end:
         months.append(month)
-        month = next_month(month)
+        month = next_month_start(month)
     return months
 
 
@@ -156,7 +148,7 @@ def raw_ranges(start: dt.date, end: dt.date, months: list[dt.date]) -> list[tupl
     pieces, cursor = [], local_day_start(start)
     stop = local_day_start(end + dt.timedelta(days=1))
     for month in months:
-        month_start, month_end = bounds(month)
+        month_start, month_end = local_month_bounds(month)
         if cursor < month_start:
             pieces.append((cursor, month_start))
         cursor = month_end

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
-from shop.database import SHOP_TIMEZONE, local_day_start
+from shop.database import SHOP_TIMEZONE, local_month_bounds, next_month_start
 from shop.extensions import db
 from shop.settlements.models import CommissionRate, SettlementEntry
 
@@ -45,8 +45,7 @@ def month_start(month: str) -> dt.date:
 
 
 def next_month(month: str) -> str:
-    first = month_start(month)
-    return f"{first.year + first.month // 12:04d}-{first.month % 12 + 1:02d}"
+    return month_of(next_month_start(month_start(month)))
 
 
 def month_of(day: dt.date) -> str:
@@ -55,7 +54,7 @@ def month_of(day: dt.date) -> str:
 
 def bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
     """The month as a range of UTC instants [start, end)."""
-    return local_day_start(month_start(month)), local_day_start(month_start(next_month(month)))
+    return local_month_bounds(month_start(month))
 
 
 def local_day(instant: dt.datetime) -> dt.date:
