@@ -227,7 +227,7 @@ def checkout(**kwargs) -> CheckoutResult:
         try:
             payment = payments.ensure_intent(order_id=order.id)
         except ProviderUnavailable as error:  # 503 naming the order and its retry path (the order stands)
-            raise payments.order_awaits_provider(load_order(order.id), error) from error
+            raise payments.order_awaits_provider(load_order(order.id)) from error
         except (PaymentProviderError, Conflict) as error:
             # The order stands with its stock held; the client retries POST /orders/{id}/payment.
             payment, payment_error = payments.card_payment(order.id, _due_kind(order.id)), error.detail

@@ -56,8 +56,9 @@ def readiness() -> dict:
         try:
             check()
             results[name] = "ok"
-        except Exception:  # any failure means "this dependency is not usable now"; the log has the cause
-            logger.warning("readiness check %s failed", name, exc_info=True)
+        except Exception as error:  # any failure means "this dependency is not usable now"; the log has the cause
+            # One line, no traceback: a balancer polls every few seconds through an outage.
+            logger.warning("readiness check %s failed: %s: %s", name, type(error).__name__, error)
             results[name] = "failed"
     failed = sorted(name for name, result in results.items() if result != "ok")
     if any(name in REQUIRED for name in failed):

@@ -104,20 +104,18 @@ def ensure_intent(*, order_id: int, wait_seconds: float = 10.0) -> Payment:
 RETRY_PATH = "/api/v1/orders/{order_id}/payment"  # POST: open_payment, the one way back to paying
 
 
-def order_awaits_provider(order, error: ProviderUnavailable) -> ProviderUnavailable:
+def order_awaits_provider(order) -> ProviderUnavailable:
     """The answer to a checkout whose order was placed while the provider did not answer: the order stands, its
     stock held until it expires, and the client learns which order and where to pay it once the provider is back
     (or the expiry job cancels it and releases the stock)."""
     retry = RETRY_PATH.format(order_id=order.id)
     held = f" until {order.expires_at.isoformat()}" if order.expires_at else ""
-    unavailable = ProviderUnavailable(
+    return ProviderUnavailable(
         f"The payment provider did not answer. Order {order.number} is placed and its stock held{held}: pay it "
         f"with POST {retry} shortly (or repeat this request with the same Idempotency-Key).",
         extra={"order_id": order.id, "order_number": order.number,
                "expires_at": order.expires_at.isoformat() if order.expires_at else None,
                "retry": {"method": "POST", "href": retry}})
-    unavailable.__cause__ = error
-    return unavailable
 
 
 def open_payment(*, user, order_id: int) -> Payment:

@@ -82,6 +82,7 @@ def test_checkout_while_the_provider_is_down_keeps_the_order_and_the_retry_pays_
     provider.stop()
     body = assert_order_stands(checkout(buyer, world.address_id, [(world.sku_a, 2)], key="provider-down-1"), world)
     order_id = body["order_id"]
+    assert body["expires_at"] == buyer.get(f"/api/v1/orders/{order_id}").json["expires_at"]  # the same instant
     assert_problem(buyer.post(f"/api/v1/orders/{order_id}/payment"), 503, UNAVAILABLE)  # still down
     assert reconcile_pending_payments(older_than=dt.timedelta(0)) == {}  # nothing to ask about yet
 
