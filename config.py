@@ -31,6 +31,11 @@ def limiter_storage_uri(redis_url: str | None) -> str:
     return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
 
 
+def limiter_storage_options(redis_url: str | None) -> dict:
+    """Bounded waits on Redis: a hung server slows each request by at most this, then the limiter falls back."""
+    return {"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if redis_url else {}
+
+
 def default_sqlite_url() -> str:
     return f"sqlite:///{BASE_DIR / 'instance' / 'shop.db'}"
 
@@ -55,6 +60,10 @@ class Config:
     # Flask-Limiter: Redis when several processes serve, memory otherwise.
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = limiter_storage_uri(os.environ.get("REDIS_URL"))
+    RATELIMIT_STORAGE_OPTIONS = limiter_storage_options(os.environ.get("REDIS_URL"))
+    # Redis down: each process counts in its own memory (limits per process, not gone) until Redis answers again
+    # (README, Production: what fails open and what fails closed).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20 per hour")
@@ -78,6 +87,8 @@ class Config:
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
+    # Per request to Stripe (up to 3 tries in production): well inside a gunicorn worker's 30 s.
+    STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", 5))
     STRIPE_PAYMENT_METHOD_TYPES = [t for t in os.environ.get("STRIPE_PAYMENT_METHOD_TYPES", "card").split(",") if t]
     UNPAID_ORDER_TTL_MINUTES = int(os.environ.get("UNPAID_ORDER_TTL_MINUTES", 30))
     AUTO_CONFIRM_DAYS = int(os.environ.get("AUTO_CONFIRM_DAYS", 10))

@@ -1,6 +1,8 @@
 """`flask shop ...` commands: reference data, demo data, admins, jobs."""
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -220,9 +222,21 @@ def schedule_jobs(once, tick):
     from shop.database import utcnow
     from shop.jobs.queue import schedule_due
 
+    from redis.exceptions import RedisError
+
     connection = _redis_connection()
     while True:
-        enqueued = schedule_due(connection, utcnow())
+        try:
+            enqueued = schedule_due(connection, utcnow())
+        except RedisError as error:
+            # Fails closed: nothing runs while Redis is away, and nothing runs twice when it is back (a period is
+            # claimed in Redis). The jobs read state, so the first period after it returns catches up.
+            if once:
+                raise click.ClickException(f"Redis did not answer ({type(error).__name__}); nothing more was "
+                                           "enqueued. The next run catches up.")
+            logging.getLogger("shop.jobs").warning("schedule-jobs: Redis did not answer (%s); retrying in %ss",
+                                                   type(error).__name__, tick)
+            enqueued = []
         if enqueued:
             click.echo(f"enqueued: {', '.join(enqueued)}")
         if once:

@@ -32,6 +32,7 @@ class ShopError(Exception):
     status = 400
     code = "bad_request"
     title = "Bad request"
+    retry_after: int | None = None  # seconds, sent as Retry-After (a 503 the client should retry)
 
     def __init__(self, detail: str | None = None, *, code: str | None = None, errors: dict | None = None,
                  status: int | None = None, extra: dict | None = None):
@@ -156,7 +157,8 @@ def _is_json_decode_error(errors) -> bool:
 
 
 def handle_shop_error(error: ShopError):
-    return problem(error.status, error.code, error.title, error.detail, error.errors, extra=error.extra)
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    return problem(error.status, error.code, error.title, error.detail, error.errors, headers, extra=error.extra)
 
 
 def handle_unexpected(error: Exception):

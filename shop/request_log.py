@@ -72,6 +72,11 @@ def make_handler(log_format: str, stream=None) -> logging.Handler:
     return handler
 
 
+class _LimiterStorageNews(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or str(record.msg).startswith("Rate limit storage")
+
+
 def configure_logging(app: Flask) -> None:
     """One handler on the root logger (so library warnings are JSON too), replaced, not added, when several apps
     are created in one process (tests, the CLI)."""
@@ -87,6 +92,12 @@ def configure_logging(app: Flask) -> None:
     if root.level == logging.NOTSET or root.level > logging.WARNING:
         root.setLevel(logging.WARNING)
     logging.getLogger("shop").setLevel(app.config.get("LOG_LEVEL") or "INFO")
+    # Its warning "Rate limit storage unreachable - falling back to in-memory storage" has its counterpart at INFO,
+    # "Rate limit storage recovered": both are kept; its other INFO lines (each breach, with the key) are not.
+    limiter_logger = logging.getLogger("flask-limiter")
+    limiter_logger.setLevel(logging.INFO)
+    if not any(isinstance(f, _LimiterStorageNews) for f in limiter_logger.filters):
+        limiter_logger.addFilter(_LimiterStorageNews())
 
 
 def init_app(app: Flask) -> None:

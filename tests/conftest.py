@@ -9,7 +9,7 @@ from sqlalchemy import text
 from config import TestingConfig
 from shop import create_app
 from shop.extensions import db, limiter
-from tests.redis_server import redis_url  # noqa: F401  (a real Redis for the tests that ask)
+from tests.redis_server import redis_server, redis_url  # noqa: F401  (a real Redis for the tests that ask)
 from tests.request_context import fresh_app_context_per_request  # noqa: F401  (autouse for every test)
 from tests.support import ApiClient
 

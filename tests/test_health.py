@@ -1,5 +1,6 @@
 """/healthz and /readyz: what a load balancer polls. Liveness never touches the database; readiness answers 503
-problem+json naming the failed check when the database (or the configured Redis) does not answer."""
+problem+json naming the failed check when the database does not answer, and 200 "degraded" when only the
+configured Redis does not."""
 from __future__ import annotations
 
 import socket
@@ -80,18 +81,31 @@ def test_probes_are_exempt_from_rate_limits(client):
 
 # --- Redis: a real server on a unix socket of this test's own (tests/redis_server.py) ---------------------------------------------------------
 
-def test_readyz_pings_the_configured_redis(app, redis_url):
+def test_readyz_pings_the_configured_redis_and_stays_ready_without_it(app, redis_url):
+    """Redis down degrades the instance (rate limits per process, jobs wait) but every request is still served:
+    the balancer keeps it (200), and the body says degraded for monitoring."""
     proc, url = redis_url
     app.config["REDIS_URL"] = url
     try:
         client = app.test_client()
         response = client.get("/readyz")
         assert response.status_code == 200, response.json
-        assert response.json["checks"] == {"database": "ok", "redis": "ok"}
+        assert response.json == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
 
         proc.terminate()
         proc.wait(10)
-        body = assert_problem(client.get("/readyz"), 503, "not_ready")
-        assert body["checks"] == {"database": "ok", "redis": "failed"}
+        response = client.get("/readyz")
+        assert response.status_code == 200, response.json
+        assert response.json == {"status": "degraded", "checks": {"database": "ok", "redis": "failed"}}
     finally:
         app.config["REDIS_URL"] = None
+
+
+def test_readyz_is_503_when_the_database_fails_whatever_redis_says(database_down_app, redis_url):
+    _, url = redis_url
+    database_down_app.config["REDIS_URL"] = url
+    try:
+        body = assert_problem(database_down_app.test_client().get("/readyz"), 503, "not_ready")
+    finally:
+        database_down_app.config["REDIS_URL"] = None
+    assert body["checks"] == {"database": "failed", "redis": "ok"}

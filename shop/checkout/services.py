@@ -26,6 +26,7 @@ from shop.orders.models import Fulfillment, Order, OrderLine
 from shop.orders.services import load_order
 from shop.orders.state import record
 from shop.payments import services as payments
+from shop.payments.gateway import ProviderUnavailable
 from shop.payments.models import Payment
 from shop.transaction import end_read, transaction
 from shop.checkout import error_codes
@@ -225,6 +226,8 @@ def checkout(**kwargs) -> CheckoutResult:
     if order.payment_plan != "bank_transfer":
         try:
             payment = payments.ensure_intent(order_id=order.id)
+        except ProviderUnavailable as error:  # 503 naming the order and its retry path (the order stands)
+            raise payments.order_awaits_provider(load_order(order.id)) from error
         except (PaymentProviderError, Conflict) as error:
             # The order stands with its stock held; the client retries POST /orders/{id}/payment.
             payment, payment_error = payments.card_payment(order.id, _due_kind(order.id)), error.detail

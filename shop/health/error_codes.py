@@ -1,5 +1,5 @@
 """Why the instance says it cannot serve."""
 from shop.error_codes import ErrorCode
 
-NOT_READY = ErrorCode("not_ready", 503, "a dependency (the database, or Redis when configured) does not answer; "
-                                        "`checks` names each one and whether it is ok")
+NOT_READY = ErrorCode("not_ready", 503, "the database does not answer; `checks` names each dependency and "
+                                        "whether it is ok")

@@ -30,8 +30,10 @@ class Readiness(MethodView):
     csrf_exempt = True
 
     @documents(codes.NOT_READY)
-    @blp.response(200, ReadinessSchema, description="The database answers a query and, when REDIS_URL is set, "
-                                                    "Redis answers PING: send this process traffic.")
+    @blp.response(200, ReadinessSchema, description="The database answers a query: send this process traffic. "
+                                                    "`status` is `degraded` when the configured Redis does not "
+                                                    "answer PING (rate limits per process, jobs wait), `ready` "
+                                                    "otherwise.")
     @public
     def get(self):
         return services.readiness()

@@ -24,7 +24,9 @@ RESULT_TTL_SECONDS = 24 * 60 * 60
 
 
 def connect(url: str) -> Redis:
-    return Redis.from_url(url)
+    # Bounded connects, so an unreachable Redis is an error the scheduler reports and the worker retries, not a
+    # hang; no read timeout, which would cut a worker's blocking wait for the next job.
+    return Redis.from_url(url, socket_connect_timeout=5)
 
 
 def queue(connection: Redis) -> Queue:

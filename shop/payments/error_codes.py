@@ -8,4 +8,7 @@ NOT_TRANSFER_PAYABLE = ErrorCode("not_transfer_payable", 409, "the part due is p
 OVERPAYMENT = ErrorCode("overpayment", 422, "more than is due; nothing is recorded")
 INVALID_SIGNATURE = ErrorCode("invalid_signature", 400, "the Stripe-Signature does not match the body")
 INVALID_EVENT = ErrorCode("invalid_event", 400, "a signed body that is not a Stripe event of a known shape")
+PAYMENT_PROVIDER_UNAVAILABLE = ErrorCode(
+    "payment_provider_unavailable", 503, "the payment provider did not answer; an order placed meanwhile stands with "
+    "its stock held (`order_id`, `retry`): pay it with POST /api/v1/orders/{id}/payment shortly")
 DUPLICATE_BANK_REFERENCE = ErrorCode("duplicate_bank_reference", 409, "this bank reference is recorded already")

@@ -16,6 +16,7 @@ from flask import current_app
 
 from shop.errors import PaymentProviderError
 from shop.money import from_provider_amount, to_provider_amount
+from shop.payments import error_codes
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,14 @@ class ProviderEvent:
     type: str
     intent: Intent | None = None
     raw: dict = field(default_factory=dict)
+
+
+class ProviderUnavailable(PaymentProviderError):
+    """The provider did not answer (refused, timed out, its own 5xx or rate limit): nothing was decided there that
+    we know of, and the same call may succeed shortly. Every other provider error is a 502."""
+
+    status, code, title = 503, error_codes.PAYMENT_PROVIDER_UNAVAILABLE, "Payment provider unavailable"
+    retry_after = 30
 
 
 class InvalidWebhook(Exception):
@@ -81,8 +90,11 @@ class StripeGateway:
     name = "stripe"
 
     def __init__(self, *, secret_key: str, webhook_secret: str | None, api_base: str | None,
-                 payment_method_types: list[str], max_network_retries: int):
-        options = {"max_network_retries": max_network_retries}
+                 payment_method_types: list[str], max_network_retries: int, timeout_seconds: float):
+        # The SDK waits 80 s by default: longer than a gunicorn worker lives (30 s), so a hung provider would
+        # have the worker killed mid-request instead of the client told to retry.
+        options = {"max_network_retries": max_network_retries,
+                   "http_client": stripe.RequestsClient(timeout=timeout_seconds)}
         if api_base:
             options["base_addresses"] = {"api": api_base}
         self.client = stripe.StripeClient(secret_key, **options)
@@ -101,6 +113,10 @@ class StripeGateway:
     def _call(self, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except (stripe.APIConnectionError, stripe.RateLimitError) as error:
+            raise ProviderUnavailable(f"Stripe did not answer ({error.__class__.__name__}); retry shortly.") from error
+        except stripe.APIError as error:  # its 5xx
+            raise ProviderUnavailable(f"Stripe answered {error.http_status}; retry shortly.") from error
         except stripe.StripeError as error:
             raise PaymentProviderError(f"Stripe: {error.user_message or error.__class__.__name__}") from error
 
@@ -194,11 +210,13 @@ def get_gateway(provider: str = "stripe") -> PaymentGateway:
     if not cfg.get("STRIPE_SECRET_KEY"):
         raise PaymentProviderError("Stripe is not configured.")
     local = bool(cfg.get("STRIPE_API_BASE"))
-    key = (cfg["STRIPE_SECRET_KEY"], cfg.get("STRIPE_WEBHOOK_SECRET"), cfg.get("STRIPE_API_BASE"))
+    key = (cfg["STRIPE_SECRET_KEY"], cfg.get("STRIPE_WEBHOOK_SECRET"), cfg.get("STRIPE_API_BASE"),
+           cfg["STRIPE_TIMEOUT_SECONDS"])
     cache = current_app.extensions.setdefault("payment_gateways", {})
     if key not in cache:  # one client per configuration: it keeps its HTTP connections
         cache[key] = StripeGateway(secret_key=cfg["STRIPE_SECRET_KEY"], webhook_secret=cfg.get("STRIPE_WEBHOOK_SECRET"),
                                    api_base=cfg.get("STRIPE_API_BASE"),
                                    payment_method_types=cfg["STRIPE_PAYMENT_METHOD_TYPES"],
-                                   max_network_retries=0 if local else 2)
+                                   max_network_retries=0 if local else 2,
+                                   timeout_seconds=cfg["STRIPE_TIMEOUT_SECONDS"])
     return cache[key]

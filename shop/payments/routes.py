@@ -13,7 +13,8 @@ blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Payment
 
 @blp.route("/orders/<int:order_id>/payment")
 class OrderPayment(MethodView):
-    @documents(payment_errors.ORDER_NOT_PAYABLE, payment_errors.PAYMENT_IN_PROGRESS, payment_errors.NOT_CARD_PAYABLE)
+    @documents(payment_errors.ORDER_NOT_PAYABLE, payment_errors.PAYMENT_IN_PROGRESS, payment_errors.NOT_CARD_PAYABLE,
+               payment_errors.PAYMENT_PROVIDER_UNAVAILABLE)
     @blp.response(200, PaymentWithSecretSchema)
     def post(self, order_id):
         """Create (once) or return the PaymentIntent of the part now due: retry here if checkout could not reach

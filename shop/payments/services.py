@@ -22,7 +22,7 @@ from shop.errors import Conflict, NotFound, PaymentProviderError, ShopError, Val
 from shop.extensions import db
 from shop.orders import events, plans
 from shop.orders import services as orders
-from shop.payments.gateway import Intent, InvalidWebhook, MalformedEvent, get_gateway
+from shop.payments.gateway import Intent, InvalidWebhook, MalformedEvent, ProviderUnavailable, get_gateway
 from shop.payments.models import Payment, ProcessedWebhookEvent
 from shop.refunds import services as refunds
 from shop.transaction import Transaction, end_read, transaction
@@ -99,6 +99,23 @@ def ensure_intent(*, order_id: int, wait_seconds: float = 10.0) -> Payment:
         end_read()
         db.session.refresh(payment)
     return payment
+
+
+RETRY_PATH = "/api/v1/orders/{order_id}/payment"  # POST: open_payment, the one way back to paying
+
+
+def order_awaits_provider(order) -> ProviderUnavailable:
+    """The answer to a checkout whose order was placed while the provider did not answer: the order stands, its
+    stock held until it expires, and the client learns which order and where to pay it once the provider is back
+    (or the expiry job cancels it and releases the stock)."""
+    retry = RETRY_PATH.format(order_id=order.id)
+    held = f" until {order.expires_at.isoformat()}" if order.expires_at else ""
+    return ProviderUnavailable(
+        f"The payment provider did not answer. Order {order.number} is placed and its stock held{held}: pay it "
+        f"with POST {retry} shortly (or repeat this request with the same Idempotency-Key).",
+        extra={"order_id": order.id, "order_number": order.number,
+               "expires_at": order.expires_at.isoformat() if order.expires_at else None,
+               "retry": {"method": "POST", "href": retry}})
 
 
 def open_payment(*, user, order_id: int) -> Payment:

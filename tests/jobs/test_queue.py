@@ -4,21 +4,18 @@ double effect."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
-import sys
 import threading
-from pathlib import Path
 
 from rq import Worker
 
 from shop.jobs import queue as jobs_queue
 from shop.jobs.registry import JOBS
+from tests.app_process import app_env, flask_command
 from tests.jobs.helpers import expired_orders, expiry_effects
 from tests.orders.factories import STOCK_A, stock_of, wait_for
 
 UTC = dt.timezone.utc
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def queued_names(connection) -> list[str]:
@@ -51,12 +48,7 @@ def test_two_schedulers_racing_enqueue_each_period_once(redis_url):
 
 
 def start_worker(app, url: str) -> subprocess.Popen:
-    env = {**os.environ, "FLASK_APP": "wsgi", "SHOP_ENV": "development", "SECRET_KEY": "jobs-test",
-           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": url,
-           "STRIPE_API_BASE": app.config["STRIPE_API_BASE"], "STRIPE_SECRET_KEY": app.config["STRIPE_SECRET_KEY"],
-           "STRIPE_WEBHOOK_SECRET": app.config["STRIPE_WEBHOOK_SECRET"], "LOG_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "flask", "shop", "worker"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return flask_command(app_env(app, REDIS_URL=url), "worker")
 
 
 def test_two_workers_running_the_same_expiry_expire_each_order_once(app, world, buyer, redis_url):
