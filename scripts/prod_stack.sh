@@ -40,13 +40,20 @@ pids=()    # every long-running process started here, in start order
 names=()
 summary=()
 
-# Stop one child: TERM, then KILL if it has not exited after a grace period; `wait` reaps it either way.
-stop_child() {
-  local pid=$1 name=$2 grace=${3:-15}
-  kill -TERM "$pid" 2>/dev/null || return 0
-  ( sleep "$grace"; kill -KILL "$pid" 2>/dev/null && echo "prod_stack: $name ignored TERM for ${grace}s; killed" >&2 ) &
+# Stop the children: TERM to all at once (nginx first: no new requests), KILL to any still running after a grace
+# period (gunicorn's master alone takes seconds to finish), then `wait` reaps each.
+stop_children() {
+  local grace=20 i
+  [ ${#pids[@]} -gt 0 ] || return 0
+  for (( i=${#pids[@]}-1; i>=0; i-- )); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  (
+    for (( i=0; i<grace*10; i++ )); do sleep 0.1; done  # short sleeps: killing this timer leaves no sleep behind
+    for (( i=0; i<${#pids[@]}; i++ )); do
+      kill -KILL "${pids[$i]}" 2>/dev/null && echo "prod_stack: ${names[$i]} ignored TERM for ${grace}s; killed" >&2
+    done
+  ) &
   local timer=$!
-  wait "$pid" 2>/dev/null || true
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   kill "$timer" 2>/dev/null || true
   wait "$timer" 2>/dev/null || true
 }
@@ -56,18 +63,18 @@ cleanup() {
   trap - EXIT INT TERM
   if [ $status -ne 0 ]; then
     echo "prod_stack: FAILED while $step (exit $status)" >&2
-    for log in "$work"/*.log "$work"/nginx/logs/error.log; do
+    local logs=("$work"/app-*.log "$work"/worker.log "$work"/scheduler.log "$work"/localstripe.log "$work"/redis.log
+                "$work"/nginx/logs/error.log)
+    case "$step" in migrating*|loading*) logs=("$work/migrate.log") ;; esac
+    for log in "${logs[@]}"; do
       [ -s "$log" ] || continue
       echo "---- last lines of ${log#"$work"/}" >&2
       tail -n 15 "$log" >&2
     done
   fi
-  # The reverse of the start order: the proxy first, the database last.
-  local i
-  for (( i=${#pids[@]}-1; i>=0; i-- )); do
-    stop_child "${pids[$i]}" "${names[$i]}"
-  done
+  stop_children
   bash scripts/pg_test_cluster.sh stop "$work/pg" >/dev/null 2>&1 || true
+  echo "prod_stack: stopped everything it started ($(elapsed) in all)" >&2
   if [ $keep -eq 1 ]; then
     echo "prod_stack: temp dir kept: $work" >&2
   else
@@ -83,12 +90,14 @@ started_child() { pids+=("$1"); names+=("$2"); }
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 elapsed() { echo "$((SECONDS - started)) s"; }
 
-# Poll until every URL answers 200 (or a started process died), for at most $1 seconds.
+# Poll until every URL answers 200, for at most $1 seconds; fail at once if a process started here has exited.
 wait_http() {
-  local timeout=$1; shift
-  "$PY" - "$timeout" "$@" <<'PY'
-import sys, time, urllib.request
-timeout, urls = float(sys.argv[1]), sys.argv[2:]
+  local timeout=$1 procs="" i; shift
+  for (( i=0; i<${#pids[@]}; i++ )); do procs+="${pids[$i]}=${names[$i]},"; done
+  "$PY" - "$timeout" "$procs" "$@" <<'PY'
+import os, sys, time, urllib.request
+timeout, urls = float(sys.argv[1]), sys.argv[3:]
+procs = dict(item.split("=", 1) for item in sys.argv[2].split(",") if item)
 deadline = time.monotonic() + timeout
 for url in urls:
     while True:
@@ -98,6 +107,11 @@ for url in urls:
                     break
         except OSError:
             pass
+        for pid, name in procs.items():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                sys.exit(f"{name} (pid {pid}) exited while waiting for {url}")
         if time.monotonic() > deadline:
             sys.exit(f"{url} did not answer 200 within {timeout:.0f} s")
         time.sleep(0.2)
@@ -108,7 +122,7 @@ step="starting PostgreSQL 15"
 pg_status=0
 pg_url=$(bash scripts/pg_test_cluster.sh start "$work/pg" 2>"$work/pg-start.log") || pg_status=$?
 [ $pg_status -ne 3 ] || { cat "$work/pg-start.log" >&2; missing "PostgreSQL 15 cannot run here"; }
-[ $pg_status -eq 0 ] || exit 1
+[ $pg_status -eq 0 ] || { cat "$work/pg-start.log" >&2; exit 1; }
 summary+=("PostgreSQL 15   $pg_url")
 
 step="starting Redis"
@@ -196,7 +210,8 @@ base="http://127.0.0.1:$nginx_port"
 summary+=("nginx           $base -> both gunicorns (round robin), config nginx/conf/shop.conf")
 
 step="waiting for the gunicorns and nginx to answer"
-wait_http 60 "http://127.0.0.1:${ports[0]}/healthz" "http://127.0.0.1:${ports[1]}/healthz" "$base/healthz"
+# Generous: six app processes import the app at once, on two cores that may be busy with other work.
+wait_http 240 "http://127.0.0.1:${ports[0]}/healthz" "http://127.0.0.1:${ports[1]}/healthz" "$base/healthz"
 
 step="registering localstripe's webhook to nginx"
 "$PY" - "$stripe_base" "$base/api/v1/payments/stripe/webhook" <<'PY'
