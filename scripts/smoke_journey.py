@@ -105,10 +105,15 @@ def step(label: str):
 
 def health(base: str) -> None:
     probe = Client(base, "health")
-    check(probe.call("GET", "/healthz", expect=200, what="liveness").json() == {"status": "ok"}, "/healthz body")
+    live = probe.call("GET", "/healthz", expect=200, what="liveness")
+    check(live.json() == {"status": "ok"}, f"/healthz body: {live.text}")
+    # The app's security headers cross nginx; nginx names neither its version nor the upstream's server.
+    check(live.headers.get("X-Content-Type-Options") == "nosniff", f"no nosniff through nginx: {live.headers}")
+    check(live.headers.get("Server") == "nginx", f"Server header {live.headers.get('Server')!r}")
+    check("Strict-Transport-Security" not in live.headers, "HSTS on plain http (PREFERRED_URL_SCHEME=http)")
     ready = probe.call("GET", "/readyz", expect=200, what="readiness").json()
     check(ready.get("checks") == {"database": "ok", "redis": "ok"}, f"/readyz checks: {ready}")
-    step("/healthz ok; /readyz: database ok, redis ok")
+    step("/healthz ok (security headers through nginx, no HSTS on http); /readyz: database ok, redis ok")
 
 
 def new_shopper(base: str) -> tuple[Client, int]:
@@ -254,6 +259,8 @@ def rate_limit_is_shared(base: str, nginx: "Logs") -> None:
         if response.status_code == 429:
             check(response.headers.get("Content-Type", "").startswith("application/problem+json"),
                   "the 429 is not problem+json")
+            check(response.json().get("request_id") == f"smoke-ratelimit-{attempt}",
+                  f"the 429's problem+json names request id {response.json().get('request_id')!r}")
             break
         check(response.status_code == 401, f"a wrong password answered {response.status_code}")
         remaining.append(int(response.headers["X-RateLimit-Remaining"]))
