@@ -199,9 +199,11 @@ def ship(base: str, shopper: Client, order: dict) -> None:
 # --- what makes it a multi-host stack -------------------------------------------------------------------------
 
 def jobs_run_on_the_worker(shopper: Client, order: dict) -> None:
-    """The scheduler claimed this period of every job, and the worker runs what is queued: an outbox run enqueued
-    now delivers (keeps, without SMTP) the shopper's messages about this order."""
+    """The scheduler claimed this period of every job, and the worker runs what is queued: send-outbox runs
+    enqueued now deliver (keep, without SMTP) the shopper's messages about this order. A run takes at most 100
+    pending messages, oldest first, and the demo data leaves a backlog: as many runs as it takes are queued."""
     from redis import Redis
+    from rq.job import JobStatus
     from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
     from shop.jobs.queue import KEY_PREFIX, enqueue, queue
@@ -210,20 +212,28 @@ def jobs_run_on_the_worker(shopper: Client, order: dict) -> None:
     redis = Redis.from_url(os.environ["REDIS_URL"])
     claimed = {key.decode().split(":")[3] for key in redis.scan_iter(f"{KEY_PREFIX}*")}
     check(claimed == {job.name for job in JOBS}, f"the scheduler claimed {sorted(claimed)}, not every job")
-    job = enqueue(redis, "send-outbox")
 
     def messages_kept():
         page = shopper.call("GET", "/api/v1/notifications?limit=100", expect=200, what="notifications").json()
         mine = [m for m in page["items"] if m["order_id"] == order["id"]]
         return mine if mine and all(m["status"] == "kept" for m in mine) else None
 
-    mine = wait_for(messages_kept, timeout=30, what=f"the worker to run send-outbox (RQ job {job.id})")
+    done, kept_per_run, mine = (JobStatus.FINISHED, JobStatus.FAILED), [], None
+    while not mine:
+        check(len(kept_per_run) < 20, f"20 send-outbox runs kept {kept_per_run} messages, not the shopper's")
+        job = enqueue(redis, "send-outbox")
+        status = wait_for(lambda: job.get_status(refresh=True) in done and job.get_status(refresh=False),
+                          timeout=60, what=f"the worker to run send-outbox (RQ job {job.id})")
+        check(status == JobStatus.FINISHED, f"the queued send-outbox {status.value} on the worker (see worker.log)")
+        kept_per_run.append(job.return_value()["kept"])
+        mine = messages_kept()
     shop_queue = queue(redis)
     failed = FailedJobRegistry(queue=shop_queue).get_job_ids()
     check(not failed, f"RQ jobs failed on the worker: {failed}")
     finished = FinishedJobRegistry(queue=shop_queue).count
     step(f"scheduler claimed all {len(JOBS)} jobs' periods; the worker finished {finished} jobs, none failed; "
-         f"the shopper's {len(mine)} messages about the order were delivered by the queued send-outbox")
+         f"{len(kept_per_run)} send-outbox run(s) queued now kept {kept_per_run} messages, the shopper's "
+         f"{len(mine)} about the order among them")
 
 
 def forwarded_for_is_not_trusted_blindly(base: str) -> str:
