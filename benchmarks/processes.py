@@ -112,3 +112,43 @@ def check_loopback_url(url: str) -> str:
         raise SystemExit(f"--pg-url must point at 127.0.0.1 (got host {host!r}): this benchmark sends no traffic "
                          "elsewhere")
     return normalise_database_url(url)
+
+
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """User+system CPU seconds of each named process and its live descendants, from /proc (Linux only; {}
+    elsewhere). This process is counted with os.times()."""
+    entries: dict[int, tuple[int, int]] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(")") + 2:].split()
+        entries[int(name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in entries.items():
+        children.setdefault(ppid, []).append(pid)
+    out = {}
+    for label, root in roots.items():
+        total, stack = 0, [root]
+        while stack:
+            pid = stack.pop()
+            if pid in entries and pid != os.getpid():
+                total += entries[pid][1]
+                stack.extend(children.get(pid, []))
+        out[label] = total / tick
+    me = os.times()
+    out["client (this process)"] = me.user + me.system
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/stat") as fh:
+            jiffies = [int(x) for x in fh.readline().split()[1:]]
+        out["machine (all processes)"] = (sum(jiffies[:8]) - jiffies[3] - jiffies[4]) / tick  # minus idle, iowait
+    return out
