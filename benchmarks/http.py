@@ -115,7 +115,7 @@ def measure_catalog(backend: str, url: str, catalog, stripe_base: str | None, ar
                                          threads=BUYERS)
         paths = list_paths(app, n)
         files = RequestFiles(work, paths, n, world, args.seed)
-        statements = count_statements(app, kinds, paths, world, files)
+        statements, out["checks"] = count_statements(app, kinds, paths, world, files)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()  # nothing of this process stays connected while the servers run
@@ -235,6 +235,14 @@ def answer_checks(kinds, samples) -> list[dict]:
     return checks
 
 
+def pad(text: str, width: int) -> str:
+    """text padded to `width` terminal columns (CJK characters take two)."""
+    import unicodedata
+
+    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - columns)
+
+
 def print_results(results: list[dict], meta: dict) -> None:
     print(f"\n== benchmarks.http: gunicorn -k gthread -w {meta['args']['workers']} --threads "
           f"{meta['args']['threads']}, wrk -t{meta['args']['wrk_threads']} -c{meta['args']['connections']} "
@@ -253,7 +261,7 @@ def print_results(results: list[dict], meta: dict) -> None:
         for row in res["rows"]:
             met = {True: "met", False: "NOT met", None: ""}[row["met"]]
             sql = "-" if row["sql"] is None else str(row["sql"])
-            print(f"  {row['label']:<42} {row['rps']:8.1f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
+            print(f"  {pad(row['label'], 42)} {row['rps']:8.1f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
                   f"{row['ratio']:7.1%} {row['p99_ratio']:6.1f} {sql:>4} {row['cpu'].get('other processes', 0):5.2f}"
                   f"  {row['target']} {met}")
         for note in res.get("notes", []):
@@ -291,6 +299,9 @@ def parse_args(argv=None):
     args.warmup = args.warmup or (1.0 if args.quick else 2.0)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     args.only = {k.strip() for k in args.only.split(",")} if args.only else None
+    unknown = (args.only or set()) - {k.key for k in POSTGRES_KINDS}
+    if unknown:
+        parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
     for backend in args.backends:
         if backend not in ("postgresql", "sqlite"):
             parser.error(f"unknown backend {backend!r}")
