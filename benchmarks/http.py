@@ -41,6 +41,7 @@ STRIPE_SECRET_KEY = "sk_test_bench"
 BUYERS = 64  # shoppers with API tokens: cart lines and unpaid orders spread over them
 HOT_SKUS = 8
 STOCK = 100_000  # units per hot SKU: no checkout runs out during a run
+DISTURBED_CORES = 0.25  # other processes' mean share of the machine beyond which the table carries a warning
 
 
 def gunicorn_command(app_spec: str, port: int, args, log_path: Path) -> list[str]:
@@ -95,7 +96,6 @@ def mean_cpu(results) -> dict[str, float]:
 
 def measure_catalog(backend: str, url: str, catalog, stripe_base: str | None, args, work: Path) -> dict:
     """Build the database, count statements in-process, serve shop and hello, run the wrk rounds."""
-
     from shop.extensions import db
 
     n = len(catalog.products)
@@ -126,19 +126,7 @@ def measure_catalog(backend: str, url: str, catalog, stripe_base: str | None, ar
             log(f"{backend} {n:,}: shop at {shop}, hello at {hello}; wrk -t{args.wrk_threads} -c{args.connections}")
             roots = {"shop": shop_pid, "hello": hello_pid, **{k: v for k, v in PIDS.items() if v}}
             samples = run_rounds(kinds, files, shop, hello, app, args, roots)
-        hellos = samples["hello"]
-        out["hello"] = {"rps": mean([r.rps for r in hellos]), "p50_ms": mean([r.p50_ms for r in hellos]),
-                        "p99_ms": mean([r.p99_ms for r in hellos]),
-                        "rounds_rps": [round(r.rps, 1) for r in samples["hello"]], "cpu": mean_cpu(samples["hello"])}
-        base_rps, base_p99 = out["hello"]["rps"], out["hello"]["p99_ms"]
-        for kind in kinds:
-            got = samples[kind.key]
-            rps, p50, p99 = mean([r.rps for r in got]), mean([r.p50_ms for r in got]), mean([r.p99_ms for r in got])
-            ratio = rps / base_rps
-            out["rows"].append({"kind": kind.key, "label": kind.label, "rps": rps, "p50_ms": p50, "p99_ms": p99,
-                                "ratio": ratio, "p99_ratio": p99 / base_p99, "sql": statements.get(kind.key),
-                                "target": kind.target(), "met": kind.met(ratio, p99),
-                                "rounds_rps": [round(r.rps, 1) for r in got], "cpu": mean_cpu(got)})
+        out["hello"], out["rows"] = summarise(kinds, samples, statements)
         out["checks"] += answer_checks([HELLO, *kinds], samples)
         if world and any(k.key == "checkout" for k in kinds):
             created = sum(r.statuses.get(201, 0) for r in samples["checkout"] + samples["_warmup_checkout"])
@@ -154,6 +142,25 @@ def measure_catalog(backend: str, url: str, catalog, stripe_base: str | None, ar
             db.session.remove()
             db.engine.dispose()
     return out
+
+
+def summarise(kinds, samples: dict, statements: dict[str, int]) -> tuple[dict, list[dict]]:
+    """hello's figures (the mean of its runs), and a row per kind: the mean of its rounds, its ratios to hello,
+    its SQL statements and issue 12's target."""
+    hellos = samples["hello"]
+    hello = {"rps": mean([r.rps for r in hellos]), "p50_ms": mean([r.p50_ms for r in hellos]),
+             "p99_ms": mean([r.p99_ms for r in hellos]), "rounds_rps": [round(r.rps, 1) for r in hellos],
+             "cpu": mean_cpu(hellos)}
+    rows = []
+    for kind in kinds:
+        got = samples[kind.key]
+        rps, p50, p99 = mean([r.rps for r in got]), mean([r.p50_ms for r in got]), mean([r.p99_ms for r in got])
+        ratio = rps / hello["rps"]
+        rows.append({"kind": kind.key, "label": kind.label, "rps": rps, "p50_ms": p50, "p99_ms": p99,
+                     "ratio": ratio, "p99_ratio": p99 / hello["p99_ms"], "sql": statements.get(kind.key),
+                     "target": kind.target(), "met": kind.met(ratio, p99),
+                     "rounds_rps": [round(r.rps, 1) for r in got], "cpu": mean_cpu(got)})
+    return hello, rows
 
 
 def with_cpu(roots: dict[str, int], run) -> wrk.WrkResult:
@@ -266,6 +273,11 @@ def print_results(results: list[dict], meta: dict) -> None:
                   f"  {row['target']} {met}")
         for note in res.get("notes", []):
             print(f"  note: {note}")
+    others = [row["cpu"].get("other processes", 0.0) for res in results for row in [res["hello"], *res["rows"]]]
+    if others and mean(others) > DISTURBED_CORES:
+        print(f"\nWARNING: other processes took {mean(others):.2f} of {meta['cpus']} cores on average while measuring "
+              f"(load average {meta['load_before'][0]:.1f} before, {meta['load_after'][0]:.1f} after): the figures, "
+              "ratios included, are disturbed; re-run on a quiet machine before comparing them with the targets")
     checks = [c for res in results for c in res["checks"]]
     failed = [c for c in checks if not c["ok"]]
     print(f"\nchecks: {len(checks) - len(failed)} passed, {len(failed)} failed")
