@@ -97,3 +97,13 @@ wrk-status 503 4
     assert (result.p50_ms, result.p99_ms, result.rps, result.requests, result.seconds) == (0.85, 1500.0, 617.0, 1234,
                                                                                           2.0)
     assert result.statuses == {200: 1230, 503: 4} and result.non_2xx == 4 and result.errors == 5
+
+
+def test_a_target_is_met_only_with_both_its_share_of_hello_and_its_p99():
+    from benchmarks.http_requests import Kind
+
+    listing = Kind("list", "GET /products", 0.12, 60)
+    assert listing.met(0.12, 59.9) is True
+    assert listing.met(0.119, 10.0) is False
+    assert listing.met(0.5, 60.0) is False
+    assert Kind("webhook", "POST webhook").met(0.01, 10_000.0) is None  # no target: informational only
