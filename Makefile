@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite bench setup clean
+.PHONY: run test test-sqlite bench bench-http setup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test-sqlite: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+bench-http: $(STAMP)  # gunicorn + wrk against a Flask hello (issue 12's targets); needs the Debian package wrk
+	$(BIN)/python -m benchmarks.http
 
 clean:
 	rm -rf $(VENV) node_modules instance/*.db

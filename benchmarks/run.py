@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
-import functools
 import gc
 import itertools
 import json
@@ -27,8 +25,6 @@ import platform
 import random
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,15 +35,16 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.catalog import (TRANSACTION_CONTROL, Catalog, StatementLog, build_database, cursor_values_before,
+                                generate_catalog, make_app, public_products)
+from benchmarks.processes import (LOOPBACK, PIDS, Cleanup, check_loopback_url, cpu_seconds, free_port, log,
+                                  start_pg_cluster, stop_process, wait_http)
+from benchmarks.world import World, checkout_body, setup_checkout_world
+
 REPO = Path(__file__).resolve().parents[1]
-LOOPBACK = "127.0.0.1"
-PASSWORD = "correct-horse-battery-9"
-BUYER_COUNTY = "320102"  # 南京市玄武区
 BASELINE_PATH = "/api/v1/regions/500237"  # 巫山县: one primary-key read, serialised
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # --- results ------------------------------------------------------------------------------------------------
@@ -101,311 +98,15 @@ def _to_base_unit(value: float, unit: str) -> float:
 
 # --- catalog generation -------------------------------------------------------------------------------------
 
-# (word, category slug, kind): kind decides product type, cold chain and return policy as the services require.
-WORDS = [
-    ("脆李", "plums", "fresh"), ("脐橙", "citrus", "fresh"), ("春橙", "citrus", "fresh"), ("锦橙", "citrus", "fresh"),
-    ("血橙", "citrus", "fresh"), ("柚子", "citrus", "fresh"), ("香橙", "citrus", "fresh"),
-    ("猕猴桃", "other-fruit", "fresh"), ("枇杷", "other-fruit", "fresh"), ("葡萄", "other-fruit", "fresh"),
-    ("青菜头", "vegetables", "fresh"), ("魔芋", "vegetables", "fresh"), ("红薯", "vegetables", "fresh"),
-    ("土豆", "vegetables", "fresh"), ("竹笋", "vegetables", "fresh"), ("榨菜", "zhacai", "pack"),
-    ("蜂蜜", "bee-products", "pack"), ("白蜜", "bee-products", "pack"), ("红茶", "tea", "pack"),
-    ("绿茶", "tea", "pack"), ("老鹰茶", "tea", "pack"), ("腊肉", "cured-meat", "proc"),
-    ("香肠", "cured-meat", "proc"), ("独活", "medicinal-herbs", "dry"), ("党参", "medicinal-herbs", "dry"),
-    ("黄连", "medicinal-herbs", "dry"), ("天麻", "medicinal-herbs", "dry"), ("菜籽油", "grain-oil", "pack"),
-    ("大米", "grain-oil", "pack"), ("苕粉", "grain-oil", "pack"), ("花椒", "sichuan-pepper", "dry"),
-    ("辣椒酱", "condiments", "pack"), ("豆瓣", "condiments", "pack"), ("黑木耳", "wood-ear", "dry"),
-    ("银耳", "dried-goods", "dry"), ("香菇", "dried-goods", "dry"), ("核桃", "walnuts", "dry"),
-    ("板栗", "dried-goods", "dry"), ("李子苗", "seeds-seedlings", "dry"), ("柑橘苗", "seeds-seedlings", "dry"),
-]
-QUALIFIERS = ["", "", "", "高山", "精选", "农家", "有机", "生态", "特级", "野生", "手工", "头茬"]
-SPECS = [("5斤装", 2500, "箱"), ("10斤装", 5000, "箱"), ("500g", 550, "袋"), ("1kg", 1100, "袋"),
-         ("2.5kg", 2600, "箱"), ("250g袋装", 300, "袋"), ("礼盒装", 1500, "盒"), ("家庭装", 4000, "箱"),
-         ("尝鲜装", 1000, "箱"), ("整箱", 6000, "箱"), ("散装", 1000, "斤"), ("精品装", 2000, "盒")]
-SUBTITLES = ["{d}特产 产地直发", "现摘现发 新鲜到家", "{d}农户直供", "{w} 顺丰包邮", "库区好物 消费帮扶",
-             "高山种植 自然生长", "{d}{w} 当季上市", "源头好货 品质保证", "对口支援 爱心助农", "地道风味 {w}"]
-FEATURES = ["果肉脆甜，汁多爽口", "高山种植，昼夜温差大", "传统工艺，风味地道", "农户分散种植，统一分拣",
-            "当季采收，冷链直发", "无添加，口感醇厚", "合作社统一标准化管理", "产地检测合格，可溯源",
-            "山区生态环境，少病虫害", "精选大果，坏果包赔"]
-SUPPLIER_FORMS = [("{d}{t}{w}专业合作社", "cooperative", "93"), ("{d}{w}产业发展有限公司", "leading_enterprise", "91"),
-                  ("{d}{t}{w}家庭农场", "family_farm", "92"), ("{d}{w}食品有限公司", "processor", "91")]
-TOWNS = ["曲尺乡", "龙溪镇", "大昌镇", "草堂镇", "白帝镇", "泥溪镇", "龙角镇", "温泉镇", "红池坝镇", "石宝镇",
-         "高家镇", "巫峡镇", "竹园镇", "江口镇", "南溪镇"]
-GI_PAIRS = {("巫山", "脆李"), ("奉节", "脐橙"), ("涪陵", "榨菜"), ("涪陵", "青菜头"), ("巫溪", "独活"),
-            ("丰都", "锦橙"), ("开州", "春橙"), ("云阳", "黑木耳")}
-DEMO_NOTE = "基准测试数据：价格与库存为生成数据。"
-
-
-def reservoir_districts() -> list[tuple[str, str, str]]:
-    """(code, full name, short name) of the reservoir districts, from the reference CSV the app loads."""
-    import csv
-
-    out = []
-    with open(REPO / "shop" / "regions" / "data" / "regions.csv", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if row["level"] == "county" and row["reservoir_district"].strip().lower() == "true":
-                name = row["name"]
-                short = name.replace("土家族自治县", "")
-                if len(short) > 2 and short[-1] in "区县":
-                    short = short[:-1]
-                out.append((row["code"], name, short))
-    return out
-
-
-@dataclass
-class Catalog:
-    suppliers: list[dict]
-    products: list[dict]
-    skus: list[dict]
-    seconds: float
-    search_text_seconds: float
-    distinct_names: int
-
-
-@contextlib.contextmanager
-def memoised_index_terms():
-    """shop.catalog.search.index_terms is a pure function of its text; many products share a name, subtitle,
-    description or supplier name, so memoise it while building. search_text_for/search_name_for (the functions
-    the services call) are used unchanged and look index_terms up at call time. Verified afterwards against
-    the unmemoised functions on a sample."""
-    from shop.catalog import search
-
-    original = search.index_terms
-    search.index_terms = functools.lru_cache(maxsize=None)(original)
-    try:
-        yield
-    finally:
-        search.index_terms = original
-
-
-def generate_catalog(n_products: int, seed: int) -> Catalog:
-    from stdnum.cn import uscc
-
-    from shop.catalog import search
-    from shop.catalog.models import months_to_mask
-    from shop.catalog.services import SKU_DEFAULTS, check_product, sku_problems
-
-    started = time.perf_counter()
-    rng = random.Random(seed)
-    districts = reservoir_districts()
-    by_code = {code: (name, short) for code, name, short in districts}
-    epoch = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
-
-    n_suppliers = max(20, min(600, n_products // 300))
-    suppliers = []
-    for sid in range(1, n_suppliers + 1):
-        code, name, short = districts[(sid - 1) % len(districts)]
-        form, kind, prefix = SUPPLIER_FORMS[sid % len(SUPPLIER_FORMS)]
-        word = rng.choice(WORDS)[0]
-        base = f"{prefix}{code}{sid:09d}"
-        when = epoch + dt.timedelta(hours=sid)
-        suppliers.append(dict(
-            id=sid, name=form.format(d=name, t=rng.choice(TOWNS), w=word), kind=kind,
-            credit_code=base + uscc.calc_check_digit(base), district_code=code, contact_name="张三",
-            contact_phone=f"+86138{sid:08d}", address=f"{name}{rng.choice(TOWNS)}", sc_license_number=None,
-            food_filing_number=None, farmer_linkage="带动周边农户种植、收购与务工。", represented_producers=[],
-            is_demo=False, status="approved", status_reason="", created_at=when, reviewed_at=when))
-
-    products, skus = [], []
-    sku_id = 0
-    search_seconds = 0.0
-    names = set()
-    with memoised_index_terms():
-        for pid in range(1, n_products + 1):
-            supplier = suppliers[rng.randrange(n_suppliers)]
-            code = supplier["district_code"] if rng.random() < 0.85 else rng.choice(districts)[0]
-            dname, short = by_code[code]
-            word, slug, kind = rng.choice(WORDS)
-            spec, weight, unit = rng.choice(SPECS)
-            name = f"{rng.choice(QUALIFIERS)}{short}{word} {spec}"
-            names.add(name)
-            values = dict(
-                name=name, subtitle=rng.choice(SUBTITLES).format(d=short, w=word),
-                description=f"{dname}{word}，{rng.choice(FEATURES)}。{DEMO_NOTE}", category_id=slug,
-                origin_district_code=code, product_type="raw_produce", return_policy="seven_day",
-                sc_license_number=None, food_filing_number=None, gi_scheme=None, gi_number=None,
-                gi_protected_area=None, cold_chain=False, storage="阴凉干燥", shelf_life_days=365)
-            months = list(range(1, 13))
-            if kind == "fresh":
-                start = rng.randrange(12)
-                months = sorted({(start + i) % 12 + 1 for i in range(rng.randint(3, 6))})
-                values.update(cold_chain=True, return_policy="excluded_fresh", storage="0–4℃冷藏",
-                              shelf_life_days=rng.randint(7, 30))
-            elif kind == "pack":
-                values.update(product_type="prepackaged", food_filing_number=f"YB1{code}{pid:07d}")
-            elif kind == "proc":
-                values.update(product_type="seller_processed", sc_license_number=f"SC104{code}{pid % 100000:05d}",
-                              return_policy="excluded_with_confirmation", shelf_life_days=180)
-            if (short, word) in GI_PAIRS:
-                values.update(gi_scheme="agricultural_gi", gi_number="AGI-bench", gi_protected_area=f"重庆市{dname}")
-            check_product(values)  # the services' own cross-field rules
-
-            t0 = time.perf_counter()
-            search_name = search.search_name_for(name)
-            search_text = search.search_text_for(name=name, subtitle=values["subtitle"],
-                                                 description=values["description"], supplier_name=supplier["name"],
-                                                 district_name=dname)
-            search_seconds += time.perf_counter() - t0
-
-            prices = []
-            for k in range(1 if rng.random() < 0.6 else 2):
-                sku_id += 1
-                price = rng.randrange(990, 19900, 10) * (k + 1)
-                prices.append(price)
-                sku = {**SKU_DEFAULTS, "spec": spec if k == 0 else f"{spec}×2", "unit": unit,
-                       "weight_g": weight * (k + 1), "price_fen": price}
-                assert not sku_problems(sku)
-                sku.update(id=sku_id, product_id=pid, stock=rng.randint(0, 500), price_tiers=[],
-                           created_at=epoch + dt.timedelta(minutes=10 * pid))
-                skus.append(sku)
-            when = epoch + dt.timedelta(minutes=10 * pid)
-            values.update(id=pid, supplier_id=supplier["id"], images=[f"https://img.example.test/p/{pid}.jpg"],
-                          sale_months_mask=months_to_mask(months), status="active", is_demo=False,
-                          min_price_fen=min(prices), sales_count=min(50_000, int(rng.paretovariate(1.3) * 5) - 5),
-                          search_name=search_name, search_text=search_text,
-                          search_grams=search.grams_of(search_text), created_at=when, updated_at=when,
-                          published_at=when)
-            products.append(values)
-
-    # The memo must not change a single byte: rebuild a sample with the plain functions.
-    for product in random.Random(seed + 1).sample(products, min(300, len(products))):
-        supplier = suppliers[product["supplier_id"] - 1]
-        assert product["search_name"] == search.search_name_for(product["name"])
-        assert product["search_text"] == search.search_text_for(
-            name=product["name"], subtitle=product["subtitle"], description=product["description"],
-            supplier_name=supplier["name"], district_name=by_code[product["origin_district_code"]][0])
-    return Catalog(suppliers, products, skus, time.perf_counter() - started, search_seconds, len(names))
-
-
 # --- database and app ---------------------------------------------------------------------------------------
 
 
-def make_app(database_url: str):
-    from config import DevelopmentConfig
-    from shop import create_app
-
-    class BenchConfig(DevelopmentConfig):
-        ENV_NAME = "benchmark"
-        SECRET_KEY = "bench-not-secret"
-        SQLALCHEMY_DATABASE_URI = database_url
-        STRIPE_SECRET_KEY = "sk_test_bench"
-        STRIPE_WEBHOOK_SECRET = "whsec_bench"
-        STRIPE_API_BASE = None
-        RATELIMIT_STORAGE_URI = "memory://"
-
-    import logging
-
-    app = create_app(BenchConfig)
-    logging.getLogger("shop").setLevel(logging.WARNING)
-    return app
 
 
-def build_database(app, catalog: Catalog, backend: str, report: Report, *, drop_trgm_during_load: bool,
-                   sqlite_analyze: bool = False) -> None:
-    from sqlalchemy import select, text
-
-    from shop.catalog.models import TRIGRAM_INDEX_DDL, Category, Product, Sku
-    from shop.catalog.seed import load_categories
-    from shop.extensions import db
-    from shop.regions.services import load_reference_data
-    from shop.suppliers.models import Supplier
-
-    with app.app_context():
-        t0 = time.perf_counter()
-        db.drop_all()
-        db.create_all()  # on PostgreSQL the after_create listener runs TRIGRAM_INDEX_DDL
-        load_reference_data()
-        load_categories()
-        categories = dict(db.session.execute(select(Category.slug, Category.id)).all())
-        db.session.remove()
-        schema_s = time.perf_counter() - t0
-
-        engine = db.engine
-        postgres = engine.dialect.name == "postgresql"
-        if postgres and drop_trgm_during_load:
-            with engine.begin() as conn:
-                conn.execute(text("DROP INDEX IF EXISTS ix_product_search_text_trgm"))
-                conn.execute(text("DROP INDEX IF EXISTS ix_product_search_name_trgm"))
-                conn.execute(text("DROP INDEX IF EXISTS ix_product_search_grams"))
-
-        products = [{**p, "category_id": categories[p["category_id"]]} for p in catalog.products]
-        t0 = time.perf_counter()
-        for table, rows in ((Supplier.__table__, catalog.suppliers), (Product.__table__, products),
-                            (Sku.__table__, catalog.skus)):
-            with engine.begin() as conn:
-                for i in range(0, len(rows), 5000):
-                    conn.execute(table.insert(), rows[i:i + 5000])  # Core executemany
-        insert_s = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        with engine.begin() as conn:
-            if postgres:
-                for table in ("supplier", "product", "sku"):
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                      f"(SELECT max(id) FROM {table}))"))
-                if drop_trgm_during_load:
-                    for statement in TRIGRAM_INDEX_DDL:
-                        conn.execute(text(statement))
-        index_s = time.perf_counter() - t0
-        # Steady state before measuring. PostgreSQL: what autovacuum would soon do anyway (statistics, visibility
-        # map, hint bits), then a checkpoint so the load's dirty pages are not written during the measurements.
-        # SQLite: nothing runs ANALYZE in the app or its migrations, so by default there are no statistics.
-        t0 = time.perf_counter()
-        if postgres:
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
-                conn.exec_driver_sql("CHECKPOINT")
-        else:
-            raw = engine.raw_connection()  # no BEGIN IMMEDIATE around these
-            try:
-                if sqlite_analyze:
-                    raw.driver_connection.execute("ANALYZE")
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                raw.close()
-        analyze_s = time.perf_counter() - t0
-        n_products = len(products)
-    report.add(backend, "build", "schema + reference data", schema_s, "s", "inproc")
-    report.add(backend, "build", f"insert {n_products:,} products + {len(catalog.skus):,} SKUs", insert_s, "s",
-               "inproc", f"{n_products / insert_s:,.0f} products/s, executemany batches of 5,000")
-    if postgres:
-        report.add(backend, "build", "trigram GIN indexes (TRIGRAM_INDEX_DDL)", index_s, "s", "inproc",
-                   "created after the load" if drop_trgm_during_load else "kept during the load")
-    settle = ("VACUUM ANALYZE + CHECKPOINT" if postgres else
-              "ANALYZE + wal_checkpoint" if sqlite_analyze else "wal_checkpoint (no ANALYZE)")
-    report.add(backend, "build", settle, analyze_s, "s", "inproc")
 
 
-class StatementLog:
-    """Every SQL statement the engine sends while capturing (sqlalchemy before_cursor_execute)."""
-
-    def __init__(self, engine):
-        from sqlalchemy import event
-
-        self.engine = engine
-        self.active = False
-        self.statements: list[tuple[str, object]] = []
-        event.listen(engine, "before_cursor_execute", self._on)
-
-    def _on(self, conn, cursor, statement, parameters, context, executemany):
-        if self.active:
-            self.statements.append((statement, parameters))
-
-    @contextlib.contextmanager
-    def capture(self):
-        self.statements = []
-        self.active = True
-        try:
-            yield self.statements
-        finally:
-            self.active = False
-
-    def close(self):
-        from sqlalchemy import event
-
-        event.remove(self.engine, "before_cursor_execute", self._on)
 
 
-TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 
 def timed(fn, reps: int, warmup: int = 2) -> list[float]:
@@ -501,7 +202,6 @@ def bench_inprocess(app, backend: str, n_products: int, args, report: Report) ->
     from shop.catalog.models import Product
     from shop.extensions import db
     from shop.pagination import encode_cursor, order_by
-    from shop.suppliers.models import Supplier
 
     client = app.test_client()
     with app.app_context():
@@ -534,26 +234,15 @@ def bench_inprocess(app, backend: str, n_products: int, args, report: Report) ->
     last_page = n_products // limit  # page 5,000 of 100,000 products
     mid_page = last_page // 2
 
-    def public(stmt):
-        return (stmt.join(Product.supplier).join(Product.origin_district)
-                .where(Product.status == "active", Supplier.status == "approved"))
-
     def cursor_values(keys, page: int) -> list:
-        """The sort key of the last row of the page before `page` (row (page-1)*limit), read directly with
-        OFFSET: the cursor a client would hold after walking page-1 pages."""
-        with app.app_context():
-            values = list(db.session.execute(public(select(*[k.column for k in keys]).select_from(Product))
-                                             .order_by(*order_by(keys)).offset((page - 1) * limit - 1)
-                                             .limit(1)).one())
-            db.session.remove()
-        return values
+        return cursor_values_before(app, keys, page, limit)
 
     def full_rows(stmt):
         return stmt.options(contains_eager(Product.supplier), contains_eager(Product.origin_district))
 
     def offset_page(keys, position):
         with app.app_context():
-            stmt = full_rows(public(select(Product))).order_by(*order_by(keys)).offset(position).limit(limit)
+            stmt = full_rows(public_products(select(Product))).order_by(*order_by(keys)).offset(position).limit(limit)
             ids = [p.id for p in db.session.scalars(stmt).unique()]
             db.session.remove()
         return ids
@@ -625,7 +314,7 @@ def bench_inprocess(app, backend: str, n_products: int, args, report: Report) ->
         items = get(url).get_json()["items"]
         needle = search.query_needle(q)
         with app.app_context():
-            count_stmt = public(select(func.count()).select_from(Product)).where(
+            count_stmt = public_products(select(func.count()).select_from(Product)).where(
                 search.matches(needle, db.engine.dialect.name))
             total = db.session.scalar(count_stmt)
             in_name = db.session.scalar(count_stmt.where(search.rank(needle) == 0))
@@ -663,88 +352,10 @@ def bench_inprocess(app, backend: str, n_products: int, args, report: Report) ->
 # --- served: checkout under concurrency ---------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
 
 
-@dataclass
-class World:
-    product_id: int
-    hot_skus: list[int]
-    probe_sku: int
-    buyers: list[tuple[int, str, int]]  # (user id, token, address id)
-    probe_buyers: list[tuple[int, str, int]]
-    initial_stock: int
-    orders_per_buyer: int  # at most this many orders per buyer (the app caps unpaid orders per buyer)
-    register_seconds: float
 
 
-def setup_checkout_world(app, *, n_skus: int, stock: int, attempts: int, probe_orders: int, threads: int) -> World:
-    """A supplier (registered and approved through the services) with one product: n_skus hot SKUs of `stock`
-    units and a probe SKU; buyers (account, API token, address, all through the services), enough that none
-    places more than half of the app's MAX_UNPAID_ORDERS (the app refuses more unpaid orders per buyer)."""
-    from stdnum.cn import uscc
-
-    from shop.accounts.services import create_admin, create_token, register_user
-    from shop.addresses.services import create_address
-    from shop.catalog import services as catalog
-    from shop.catalog.models import Category, Sku
-    from shop.extensions import db
-    from shop.suppliers import services as suppliers
-    from sqlalchemy import select
-
-    with app.app_context():
-        admin = create_admin(email="bench-admin@example.test", password=PASSWORD)
-        owner = register_user(email="bench-owner@example.test", password=PASSWORD, display_name="巫山合作社理事长")
-        base = "93500237999999999"[:17]
-        supplier = suppliers.create_supplier(
-            user=owner, name="巫山县曲尺乡脆李秒杀专业合作社", kind="cooperative",
-            credit_code=base + uscc.calc_check_digit(base), district_code="500237", contact_name="李四",
-            contact_phone="+8613812345678", address="巫山县曲尺乡", farmer_linkage="带动 120 户果农")
-        suppliers.review_supplier(supplier_id=supplier.id, actor=admin, action="approve")
-        suppliers.set_shipping_rule(user=owner, supplier_id=supplier.id, base_fee_fen=1000, base_weight_g=1000,
-                                    per_extra_kg_fen=200, cold_chain_surcharge_fen=500, free_over_fen=19900)
-        plums = db.session.scalar(select(Category.id).where(Category.slug == "plums"))
-        skus = [{"spec": f"5斤装 特级果 {i + 1}号仓", "unit": "箱", "weight_g": 2500, "price_fen": 5990 + i * 100,
-                 "stock": stock} for i in range(n_skus)]
-        skus.append({"spec": "3斤装 试吃", "unit": "箱", "weight_g": 1500, "price_fen": 3990, "stock": 100_000})
-        product = catalog.create_product(
-            user=owner, supplier_id=supplier.id, name="巫山脆李 限量秒杀", subtitle="高山脆李 现摘现发",
-            description="巫山县曲尺乡果园直供。" + DEMO_NOTE, category_id=plums, origin_district_code="500237",
-            product_type="raw_produce", return_policy="excluded_fresh", cold_chain=True, sale_months=[6, 7, 8],
-            shelf_life_days=7, storage="冷藏 0–4℃", images=[], skus=skus)
-        catalog.publish_product(user=owner, product_id=product.id)
-        sku_ids = list(db.session.scalars(select(Sku.id).where(Sku.product_id == product.id).order_by(Sku.id)))
-        product_id = product.id
-        limit = app.config.get("MAX_UNPAID_ORDERS") or 1_000_000
-        db.session.remove()
-
-    per_buyer = max(1, limit // 2)
-    n_buyers = max(threads, -(-attempts // per_buyer))
-    n_probe = -(-probe_orders // per_buyer)
-
-    def make_buyer(i: int) -> tuple[int, str, int]:
-        with app.app_context():
-            user = register_user(email=f"bench-buyer{i}@example.test", password=PASSWORD,
-                                 display_name=f"南京买家{i}", home_region_code=BUYER_COUNTY)
-            _, token = create_token(user=user, name="bench")
-            address = create_address(user=user, recipient="王五", mobile="+8613900001111", region_code=BUYER_COUNTY,
-                                     detail="玄武大道 1 号", postal_code="210000")
-            buyer = (user.id, token, address.id)
-            db.session.remove()
-        return buyer
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # argon2 releases the GIL
-        buyers = list(pool.map(make_buyer, range(n_buyers + n_probe)))
-    register_seconds = time.perf_counter() - t0
-    return World(product_id=product_id, hot_skus=sku_ids[:n_skus], probe_sku=sku_ids[n_skus],
-                 buyers=buyers[n_probe:], probe_buyers=buyers[:n_probe], initial_stock=stock,
-                 orders_per_buyer=per_buyer, register_seconds=register_seconds)
 
 
 def checkout_attempts(args) -> int:
@@ -752,8 +363,6 @@ def checkout_attempts(args) -> int:
     return total_stock + int(total_stock * args.extra)
 
 
-def checkout_body(address_id: int, sku_id: int) -> dict:
-    return {"address_id": address_id, "items": [{"sku_id": sku_id, "quantity": 1}]}
 
 
 def bench_checkout_inprocess(app, backend: str, world: World, args, report: Report) -> None:
@@ -833,76 +442,10 @@ def served_app(stack_dir: Path, database_url: str, stripe_base: str, args, *, wo
             log(f"gunicorn logged errors (see tail):\n{errors[-2000:]}")
 
 
-def wait_http(url: str, timeout: float, proc=None) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with status {proc.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{url} not ready after {timeout}s")
-        time.sleep(0.1)
 
 
-def stop_process(proc: subprocess.Popen, what: str) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        log(f"{what} did not stop on SIGTERM; killing pid {proc.pid}")
-        proc.kill()
-        proc.wait(5)
 
 
-PIDS: dict[str, int] = {}  # processes whose CPU time is accounted during the checkout storm
-
-
-def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
-    """User+system CPU seconds of each named process and its live descendants, from /proc (Linux only; {}
-    elsewhere). This process is counted with os.times()."""
-    entries: dict[int, tuple[int, int]] = {}
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return {}
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as fh:
-                data = fh.read()
-        except OSError:
-            continue
-        fields = data[data.rindex(")") + 2:].split()
-        entries[int(name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    tick = os.sysconf("SC_CLK_TCK")
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in entries.items():
-        children.setdefault(ppid, []).append(pid)
-    out = {}
-    for label, root in roots.items():
-        total, stack = 0, [root]
-        while stack:
-            pid = stack.pop()
-            if pid in entries and pid != os.getpid():
-                total += entries[pid][1]
-                stack.extend(children.get(pid, []))
-        out[label] = total / tick
-    me = os.times()
-    out["client (this process)"] = me.user + me.system
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        with open("/proc/stat") as fh:
-            jiffies = [int(x) for x in fh.readline().split()[1:]]
-        out["machine (all processes)"] = (sum(jiffies[:8]) - jiffies[3] - jiffies[4]) / tick  # minus idle, iowait
-    return out
 
 
 def run_threads(n: int, target) -> float:
@@ -1220,58 +763,20 @@ def bench_read_scaling(backend: str, url: str, work: Path, args, report: Report)
 # --- orchestration ------------------------------------------------------------------------------------------
 
 
-class Cleanup:
-    def __init__(self):
-        self.stack = contextlib.ExitStack()
-
-    def __enter__(self):
-        self.stack.__enter__()
-        self._old = signal.signal(signal.SIGTERM, self._on_term)
-        return self
-
-    def _on_term(self, signum, frame):
-        raise SystemExit(128 + signum)
-
-    def __exit__(self, *exc):
-        try:
-            return self.stack.__exit__(*exc)
-        finally:
-            signal.signal(signal.SIGTERM, self._old)
 
 
-def start_pg_cluster(cleanup: Cleanup) -> str | None:
-    pgdir = Path(tempfile.mkdtemp(prefix="shop-bench-pg.", dir="/tmp"))
-    os.chmod(pgdir, 0o755)  # the server may run as the postgres OS user
-    cluster = pgdir / "cluster"
-    script = REPO / "scripts" / "pg_test_cluster.sh"
-
-    def stop():
-        subprocess.run(["bash", str(script), "stop", str(cluster)], cwd=str(REPO), stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        shutil.rmtree(pgdir, ignore_errors=True)
-
-    result = subprocess.run(["bash", str(script), "start", str(cluster)], cwd=str(REPO), capture_output=True,
-                            text=True)
-    if result.returncode == 3:
-        shutil.rmtree(pgdir, ignore_errors=True)
-        log("PostgreSQL 15 binaries not found: PostgreSQL skipped (" + result.stderr.strip().splitlines()[-1] + ")")
-        return None
-    cleanup.stack.callback(stop)
-    if result.returncode != 0:
-        raise RuntimeError(f"pg_test_cluster.sh start failed ({result.returncode}): {result.stderr[-1500:]}")
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        PIDS["postgresql:postgres"] = int((cluster / "data" / "postmaster.pid").read_text().split()[0])
-    return result.stdout.strip().splitlines()[-1]
 
 
-def check_loopback_url(url: str) -> str:
-    from config import normalise_database_url
 
-    host = urllib.parse.urlsplit(url).hostname
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit(f"--pg-url must point at 127.0.0.1 (got host {host!r}): this benchmark sends no traffic "
-                         "elsewhere")
-    return normalise_database_url(url)
+
+def report_build(report: Report, backend: str, t, *, kept_trgm: bool) -> None:
+    report.add(backend, "build", "schema + reference data", t.schema_s, "s", "inproc")
+    report.add(backend, "build", f"insert {t.products:,} products + {t.skus:,} SKUs", t.insert_s, "s",
+               "inproc", f"{t.products / t.insert_s:,.0f} products/s, executemany batches of 5,000")
+    if t.postgres:
+        report.add(backend, "build", "trigram GIN indexes (TRIGRAM_INDEX_DDL)", t.index_s, "s", "inproc",
+                   "kept during the load" if kept_trgm else "created after the load")
+    report.add(backend, "build", t.settle, t.analyze_s, "s", "inproc")
 
 
 def run_backend(backend: str, url: str, catalog: Catalog, args, report: Report, cleanup: Cleanup,
@@ -1281,8 +786,9 @@ def run_backend(backend: str, url: str, catalog: Catalog, args, report: Report, 
     log(f"{backend}: building the catalog ({len(catalog.products):,} products)")
     app = make_app(url)
     try:
-        build_database(app, catalog, backend, report, drop_trgm_during_load=not args.keep_trgm_during_load,
-                       sqlite_analyze=args.sqlite_analyze)
+        times = build_database(app, catalog, drop_trgm_during_load=not args.keep_trgm_during_load,
+                               sqlite_analyze=args.sqlite_analyze)
+        report_build(report, backend, times, kept_trgm=args.keep_trgm_during_load)
         if not args.read_scaling_only:
             log(f"{backend}: list and search (in-process)")
             bench_inprocess(app, backend, len(catalog.products), args, report)
