@@ -29,7 +29,8 @@ test-sqlite: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
-bench-http: $(STAMP)  # gunicorn + wrk against a Flask hello (issue 12's targets); needs the Debian package wrk
+bench-http: $(STAMP)  # gunicorn + wrk against a Flask hello (issue 12's targets); installs wrk when missing
+	bash scripts/install_stack.sh
 	$(BIN)/python -m benchmarks.http
 
 clean:
