@@ -70,3 +70,36 @@ def test_an_unreachable_server_leaves_the_message_pending_with_the_error(app, mo
     assert deliver_outbox() == {"sent": 0, "kept": 0, "failed": 1}
     stored = db.session.scalar(select(OutboxMessage))
     assert stored.status == "pending" and stored.attempts == 1 and stored.last_error
+
+
+def test_one_run_drains_a_backlog_larger_than_a_batch_once(smtp_server):
+    user = make_user()
+    for _ in range(7):
+        _message(user)
+    db.session.commit()
+
+    assert deliver_outbox(batch_size=3) == {"sent": 7, "kept": 0, "failed": 0}
+    assert len(smtp_server.messages) == 7
+    assert deliver_outbox(batch_size=3) == {"sent": 0, "kept": 0, "failed": 0}
+
+
+def test_a_failing_message_is_tried_once_per_run_however_large_the_backlog(app, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", _free_port())  # nothing listens there
+    user = make_user()
+    for _ in range(5):
+        _message(user)
+    db.session.commit()
+
+    assert deliver_outbox(batch_size=2) == {"sent": 0, "kept": 0, "failed": 5}
+    assert {(m.status, m.attempts) for m in db.session.scalars(select(OutboxMessage))} == {("pending", 1)}
+
+
+def test_a_run_stops_at_its_time_budget_and_the_next_one_goes_on(app):
+    user = make_user()
+    for _ in range(3):
+        _message(user)
+    db.session.commit()
+
+    assert deliver_outbox(budget_seconds=0) == {"sent": 0, "kept": 0, "failed": 0}
+    assert deliver_outbox() == {"sent": 0, "kept": 3, "failed": 0}
