@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger("shop")
@@ -159,7 +160,48 @@ def handle_shop_error(error: ShopError):
     return problem(error.status, error.code, error.title, error.detail, error.errors, extra=error.extra)
 
 
+# PostgreSQL SQLSTATEs that mean "the server is not there for you now": connection exceptions (class 08) and
+# the server shutting down or starting up (57P01-57P03).
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unavailable(error: Exception) -> bool:
+    """The database could not serve the request at all (not: the request was wrong): a connection the server
+    dropped (SQLAlchemy invalidates it, and the pool discards every connection of that generation), a server
+    that refuses connections while it restarts, or a pool with no connection to give in time. SQLite's own
+    OperationalErrors (a missing table, a lock) are bugs or contention, not an outage: they stay 500."""
+    if isinstance(error, sa_exc.TimeoutError):  # QueuePool: every connection busy past pool_timeout
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    import psycopg
+
+    if not isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or \
+            not isinstance(error.orig, psycopg.Error):
+        return False
+    sqlstate = error.orig.sqlstate  # None: psycopg's own "connection failed" / "server closed the connection"
+    return sqlstate is None or sqlstate.startswith(_UNREACHABLE_SQLSTATES)
+
+
+def handle_database_unavailable(error: Exception):
+    from shop.error_codes import DATABASE_UNAVAILABLE
+    from shop.extensions import db
+
+    # The unit of work already rolled back; this ends whatever the request still held (a read's transaction on
+    # the dead connection), so the session starts clean on a fresh connection next time.
+    db.session.rollback()
+    logger.warning("database unavailable in %s %s: %s", request.method, request.path,
+                   str(getattr(error, "orig", None) or error).strip().splitlines()[0])
+    return problem(503, DATABASE_UNAVAILABLE, "Service unavailable",
+                   "The database cannot be reached just now; nothing was changed. Retry shortly.",
+                   headers={"Retry-After": str(current_app.config["DATABASE_RETRY_AFTER_SECONDS"])})
+
+
 def handle_unexpected(error: Exception):
+    if database_unavailable(error):
+        return handle_database_unavailable(error)
     logger.exception("unhandled error in %s %s", request.method, request.path)  # the log line carries the request id
     return problem(500, "internal_error", "Internal server error",
                    "Something went wrong on our side; quote the request id when you report it.")
