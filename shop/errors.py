@@ -185,13 +185,26 @@ def database_unavailable(error: Exception) -> bool:
     return sqlstate is None or sqlstate.startswith(_UNREACHABLE_SQLSTATES)
 
 
-def handle_database_unavailable(error: Exception):
-    from shop.error_codes import DATABASE_UNAVAILABLE
+def release_session(_error: BaseException | None = None) -> None:
+    """End the session's transaction, if any. When the server dropped the connection meanwhile (a restart after
+    the answer was computed), the rollback can only fail, and there is nothing left to roll back: the
+    connection is discarded instead of turning a finished answer into a 500."""
     from shop.extensions import db
 
-    # The unit of work already rolled back; this ends whatever the request still held (a read's transaction on
-    # the dead connection), so the session starts clean on a fresh connection next time.
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except sa_exc.DBAPIError as error:
+        if not database_unavailable(error):
+            raise
+        db.session.close()
+
+
+def handle_database_unavailable(error: Exception):
+    from shop.error_codes import DATABASE_UNAVAILABLE
+
+    # A unit of work has already rolled back; this ends whatever the request still held (a read's transaction
+    # on the dead connection), so the session starts clean on a fresh connection next time.
+    release_session()
     logger.warning("database unavailable in %s %s: %s", request.method, request.path,
                    str(getattr(error, "orig", None) or error).strip().splitlines()[0])
     return problem(503, DATABASE_UNAVAILABLE, "Service unavailable",
@@ -213,3 +226,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ShopError, handle_shop_error)
     app.register_error_handler(Exception, handle_unexpected)
+    # Registered after db.init_app, so it runs before Flask-SQLAlchemy's session.remove() (teardowns run last
+    # registered first), whose rollback would raise on a connection the database dropped.
+    app.teardown_appcontext(release_session)

@@ -1,6 +1,7 @@
-"""The app served by a real gunicorn on a free loopback port, for the tests that need real processes (a worker
-killed, a database restarted under traffic): started on the database and localstripe the test names, waited
-for, and stopped (its log shown when the test fails)."""
+"""The app served over real HTTP on a free loopback port: by a real gunicorn, for the tests that need real
+processes (a worker killed), started on the database and localstripe the test names, waited for, and stopped
+(its log shown when the test fails); or by werkzeug's threaded server in the test's own process (no start-up
+to wait for), for an app object the test built (a database restarted under traffic)."""
 from __future__ import annotations
 
 import contextlib
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -93,3 +95,18 @@ def gunicorn(log_dir: Path, env: dict[str, str], *, workers: int = 2, threads: i
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+@contextlib.contextmanager
+def threaded_server(app):
+    """`app` served by werkzeug's threaded server in this process until the block ends; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server(LOOPBACK, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOOPBACK}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
