@@ -208,7 +208,8 @@ def handle_database_unavailable(error: Exception):
     logger.warning("database unavailable in %s %s: %s", request.method, request.path,
                    str(getattr(error, "orig", None) or error).strip().splitlines()[0])
     return problem(503, DATABASE_UNAVAILABLE, "Service unavailable",
-                   "The database cannot be reached just now; nothing was changed. Retry shortly.",
+                   "The database cannot be reached just now. Retry shortly; an order or a payment with the same "
+                   "Idempotency-Key, so that one that went through is not made twice.",
                    headers={"Retry-After": str(current_app.config["DATABASE_RETRY_AFTER_SECONDS"])})
 
 

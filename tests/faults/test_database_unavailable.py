@@ -3,6 +3,7 @@ problem+json `database_unavailable` with Retry-After: an app pointed at a closed
 refusal is a real one (on both suite databases: nothing here uses the suite's)."""
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -80,3 +81,25 @@ def test_other_database_errors_stay_internal_errors(monkeypatch):
         db.session.execute(text("SELECT * FROM no_such_table"))
 
     assert_problem(app.test_client().get("/api/v1/_bad_sql"), 500, "internal_error")
+
+
+@pytest.mark.skipif(not (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql"),
+                    reason="PostgreSQL only: SQLite gets no pool options")
+def test_a_pool_with_no_free_connection_answers_503_then_serves_again(monkeypatch):
+    for name, value in {"DB_POOL_SIZE": "1", "DB_MAX_OVERFLOW": "0", "DB_POOL_TIMEOUT": "1"}.items():
+        monkeypatch.setenv(name, value)
+
+    class Config(TestingConfig):
+        PROPAGATE_EXCEPTIONS = False
+
+    app = create_app(Config)
+    client = app.test_client()
+    try:
+        with app.app_context():
+            held = db.engine.connect()  # the pool's only connection, busy elsewhere
+            assert_problem(client.get("/api/v1/products"), 503, "database_unavailable")
+            held.close()
+            assert client.get("/api/v1/products").status_code == 200
+    finally:
+        with app.app_context():
+            db.engine.dispose()
