@@ -47,7 +47,7 @@ def server(app, localstripe_base, tmp_path_factory):
 
 
 def checkout(base: str, headers: dict, world, sku_id: int) -> requests.Response:
-    return requests.post(f"{base}/api/v1/checkout", headers=headers, timeout=20,
+    return requests.post(f"{base}/api/v1/checkout", headers=headers, timeout=60,
                          json={"address_id": world.address_id, "items": [{"sku_id": sku_id, "quantity": 1}]})
 
 
@@ -95,7 +95,7 @@ def test_a_worker_killed_during_checkout_traffic_leaves_nothing_half_written(ser
         session = requests.Session()
         while not done.is_set():
             try:
-                response = session.post(f"{base}/api/v1/checkout", headers=headers, timeout=20, json={
+                response = session.post(f"{base}/api/v1/checkout", headers=headers, timeout=60, json={
                     "address_id": world.address_id, "items": [{"sku_id": sku_id, "quantity": 1}]})
                 outcomes.append(response.status_code)
             except requests.RequestException:  # refused, reset, or cut in the middle of the answer
