@@ -36,6 +36,23 @@ def limiter_storage_options(redis_url: str | None) -> dict:
     return {"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if redis_url else {}
 
 
+def engine_options(url: str) -> dict:
+    """SQLAlchemy engine options for PostgreSQL: psycopg 3 behind SQLAlchemy's own QueuePool (the pool
+    Flask-SQLAlchemy creates; one per process, so gunicorn workers never share a socket), with pre-ping so a
+    connection the server dropped (a restart, an idle timeout) is replaced before a request uses it rather than
+    failing that request. SQLite keeps its own setup (shop.database.configure_sqlite): no options (its in-memory
+    pool takes no pool_size)."""
+    if not url.startswith("postgresql"):
+        return {}
+    return {
+        "pool_pre_ping": _bool("DB_POOL_PRE_PING", True),
+        "pool_size": int(os.environ.get("DB_POOL_SIZE", 5)),  # per process: gthread threads share it
+        "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", 10)),
+        "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", 1800)),  # seconds; below common idle cut-offs
+        "pool_timeout": int(os.environ.get("DB_POOL_TIMEOUT", 10)),  # seconds waiting for a free connection
+    }
+
+
 def default_sqlite_url() -> str:
     return f"sqlite:///{BASE_DIR / 'instance' / 'shop.db'}"
 
@@ -44,7 +61,11 @@ class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("DATABASE_URL") or default_sqlite_url())
+    # Extra engine options; create_app adds engine_options(the final URL) under them (a config subclass may
+    # change the URL, so the pool is chosen once the URL is known).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Seconds a client is told to wait (Retry-After) when the database cannot be reached (503).
+    DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", 2))
     SQLITE_BUSY_TIMEOUT_MS = 30_000
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024))  # 2 MiB, imports included
     JSON_AS_ASCII = False

@@ -5,6 +5,7 @@
 #   scripts/pg_test_cluster.sh start DIR   # init + start a cluster in DIR; prints ONE line on stdout:
 #                                          #   postgresql+psycopg://postgres@127.0.0.1:PORT/shop_test
 #   scripts/pg_test_cluster.sh stop DIR    # pg_ctl stop -m fast (exit 0 if it is not running)
+#   scripts/pg_test_cluster.sh restart DIR # pg_ctl restart -m fast: sessions are cut, the same port comes back
 #
 # Layout of DIR: data/ (PGDATA), run/ (unix socket), postgres.log, url (the line printed by start).
 # The cluster listens on 127.0.0.1 only, on a free port, with trust auth, fsync=off; the database
@@ -23,7 +24,7 @@ DB_SUPERUSER=postgres
 
 die() { echo "pg_test_cluster: $*" >&2; exit 1; }
 unavailable() { echo "pg_test_cluster: $*" >&2; exit 3; }
-usage() { echo "usage: $0 {start|stop} DIR" >&2; exit 2; }
+usage() { echo "usage: $0 {start|stop|restart} DIR" >&2; exit 2; }
 
 is_pg15_bindir() {
     local d=$1
@@ -58,7 +59,7 @@ free_port() {
 [[ $# -eq 2 ]] || usage
 cmd=$1
 dir_arg=$2
-[[ "$cmd" == start || "$cmd" == stop ]] || usage
+[[ "$cmd" == start || "$cmd" == stop || "$cmd" == restart ]] || usage
 [[ -n "$dir_arg" ]] || usage
 
 BINDIR=$(find_bindir) || unavailable "PostgreSQL ${PG_MAJOR} binaries (initdb, pg_ctl, postgres) not found in \
@@ -158,5 +159,11 @@ stop)
         exit 0
     fi
     as_owner "$BINDIR/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >&2 || die "pg_ctl stop failed"
+    ;;
+restart)
+    DIR=$(cd -- "$dir_arg" && pwd -P)
+    cd -- "$DIR"
+    as_owner "$BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -m fast -w -t 60 restart >&2 \
+        || die "pg_ctl restart failed (see $DIR/postgres.log)"
     ;;
 esac

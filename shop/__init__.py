@@ -5,11 +5,13 @@ from flask import Flask
 
 
 def create_app(config_object=None) -> Flask:
-    from config import config_from_env
+    from config import config_from_env, engine_options
 
     config_object = config_object or config_from_env()
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config_object)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
+                                               **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set outside development.")
     app.json.ensure_ascii = False

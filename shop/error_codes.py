@@ -23,6 +23,12 @@ class ErrorCode(str):
 
 # Any operation that reads a body or a query can answer this one.
 VALIDATION_ERROR = ErrorCode("validation_error", 422, "a field breaks its schema; `errors` names each field")
+# Any operation that reads or writes the database: it could not be reached (restarting, failed over, every pooled
+# connection busy). The unit of work it was in rolled back; the answer carries Retry-After
+# (shop.errors.handle_unexpected).
+DATABASE_UNAVAILABLE = ErrorCode("database_unavailable", 503,
+                                 "the database cannot be reached just now; retry after `Retry-After` seconds "
+                                 "(an unsafe request with the same `Idempotency-Key`)")
 # Operator-only operations of any domain.
 ADMIN_ONLY = ErrorCode("admin_only", 403, "platform administrators only")
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger("shop")
@@ -161,7 +162,62 @@ def handle_shop_error(error: ShopError):
     return problem(error.status, error.code, error.title, error.detail, error.errors, headers, extra=error.extra)
 
 
+# PostgreSQL SQLSTATEs that mean "the server is not there for you now": connection exceptions (class 08) and
+# the server shutting down or starting up (57P01-57P03).
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unavailable(error: Exception) -> bool:
+    """The database could not serve the request at all (not: the request was wrong): a connection the server
+    dropped (SQLAlchemy invalidates it, and the pool discards every connection of that generation), a server
+    that refuses connections while it restarts, or a pool with no connection to give in time. SQLite's own
+    OperationalErrors (a missing table, a lock) are bugs or contention, not an outage: they stay 500."""
+    if isinstance(error, sa_exc.TimeoutError):  # QueuePool: every connection busy past pool_timeout
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    import psycopg
+
+    if not isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or \
+            not isinstance(error.orig, psycopg.Error):
+        return False
+    sqlstate = error.orig.sqlstate  # None: psycopg's own "connection failed" / "server closed the connection"
+    return sqlstate is None or sqlstate.startswith(_UNREACHABLE_SQLSTATES)
+
+
+def release_session(_error: BaseException | None = None) -> None:
+    """End the session's transaction, if any. When the server dropped the connection meanwhile (a restart after
+    the answer was computed), the rollback can only fail, and there is nothing left to roll back: the
+    connection is discarded instead of turning a finished answer into a 500."""
+    from shop.extensions import db
+
+    try:
+        db.session.rollback()
+    except sa_exc.DBAPIError as error:
+        if not database_unavailable(error):
+            raise
+        db.session.close()
+
+
+def handle_database_unavailable(error: Exception):
+    from shop.error_codes import DATABASE_UNAVAILABLE
+
+    # A unit of work has already rolled back; this ends whatever the request still held (a read's transaction
+    # on the dead connection), so the session starts clean on a fresh connection next time.
+    release_session()
+    logger.warning("database unavailable in %s %s: %s", request.method, request.path,
+                   str(getattr(error, "orig", None) or error).strip().splitlines()[0])
+    return problem(503, DATABASE_UNAVAILABLE, "Service unavailable",
+                   "The database cannot be reached just now. Retry shortly; an order or a payment with the same "
+                   "Idempotency-Key, so that one that went through is not made twice.",
+                   headers={"Retry-After": str(current_app.config["DATABASE_RETRY_AFTER_SECONDS"])})
+
+
 def handle_unexpected(error: Exception):
+    if database_unavailable(error):
+        return handle_database_unavailable(error)
     logger.exception("unhandled error in %s %s", request.method, request.path)  # the log line carries the request id
     return problem(500, "internal_error", "Internal server error",
                    "Something went wrong on our side; quote the request id when you report it.")
@@ -173,3 +229,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ShopError, handle_shop_error)
     app.register_error_handler(Exception, handle_unexpected)
+    # Registered after db.init_app, so it runs before Flask-SQLAlchemy's session.remove() (teardowns run last
+    # registered first), whose rollback would raise on a connection the database dropped.
+    app.teardown_appcontext(release_session)

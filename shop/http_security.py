@@ -50,8 +50,10 @@ def answer_preflight():
 
 def _depends_on_the_caller() -> bool:
     # Flask-Login caches the loaded user in g: only an answer computed for a signed-in user is private.
+    # is_anonymous, not is_authenticated: that reads a column, and after a unit of work rolled back (the
+    # database went away mid-request) the user is expired and reloading it would turn a 503 into a 500.
     user = g.get("_login_user")
-    return bool(user is not None and user.is_authenticated)
+    return bool(user is not None and not user.is_anonymous)
 
 
 def add_headers(response):

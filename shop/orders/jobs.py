@@ -38,7 +38,16 @@ def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) ->
 
 
 def reconcile_pending_payments(*, older_than: dt.timedelta = dt.timedelta(minutes=5)) -> dict:
+    """Payments left unrecorded first (a process killed mid-checkout: their intent is recorded, or closed),
+    then every open intent is asked about (the lost-webhook path). `older_than` must exceed the time a live
+    request takes to open an intent (payments.CLAIM_TIMEOUT)."""
     counts: dict[str, int] = {}
+    for payment_id in payments.unrecorded_intents(older_than=older_than):
+        try:
+            outcome = payments.recover_unrecorded_intent(payment_id=payment_id, older_than=older_than)
+        except PaymentProviderError:
+            outcome = "provider_error"
+        counts[outcome] = counts.get(outcome, 0) + 1
     for payment_id in payments.pending_payments_to_reconcile(older_than=older_than):
         try:
             outcome = payments.reconcile_payment(payment_id=payment_id)

@@ -12,7 +12,11 @@ Differences from stock ``python -m localstripe``:
     start is from scratch;
   * prints exactly one line on stdout once it accepts connections:
     ``localstripe listening on http://127.0.0.1:PORT``;
-  * exits cleanly (status 0) on SIGTERM or SIGINT.
+  * exits cleanly (status 0) on SIGTERM or SIGINT;
+  * honours ``Idempotency-Key`` on POSTs as Stripe does (stock localstripe ignores it): the same key with
+    the same body answers what the first request answered, without doing it again. The app relies on it to
+    find an intent a killed process created but never recorded (shop.payments.services). A key reused with
+    another body is a new request here (Stripe would refuse it); ``DELETE /_config/data`` forgets every key.
 
 From Python (tests, ``make run``)::
 
@@ -80,6 +84,35 @@ def _check_loopback(host: str) -> None:
         raise SystemExit(f"refusing to listen on non-loopback address {host!r}")
 
 
+def _idempotency_middleware():
+    """Replay a POST's first successful answer for the same (API key, path, Idempotency-Key, body)."""
+    from aiohttp import web
+
+    answers: dict[tuple, tuple[int, bytes, str]] = {}
+    locks: dict[tuple, asyncio.Lock] = {}
+
+    @web.middleware
+    async def idempotency(request, handler):
+        if request.method == "DELETE" and request.path == "/_config/data":
+            answers.clear()
+            locks.clear()
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key:
+            return await handler(request)
+        ident = (request.headers.get("Authorization"), request.path, key, await request.read())
+        async with locks.setdefault(ident, asyncio.Lock()):  # a concurrent replay waits for the first answer
+            if ident in answers:
+                status, body, content_type = answers[ident]
+                return web.Response(status=status, body=body, content_type=content_type,
+                                    headers={"Idempotent-Replayed": "true"})
+            response = await handler(request)
+            if 200 <= response.status < 300 and isinstance(response.body, bytes):
+                answers[ident] = (response.status, response.body, response.content_type)
+            return response
+
+    return idempotency
+
+
 async def _serve(host: str, port: int, access_log: bool) -> None:
     import logging
 
@@ -94,6 +127,7 @@ async def _serve(host: str, port: int, access_log: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
         logger.addHandler(handler)
 
+    ls_server.app.middlewares.insert(0, _idempotency_middleware())  # before the app is frozen by setup()
     runner = web.AppRunner(ls_server.app, access_log=logger, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host=host, port=port, reuse_address=True)

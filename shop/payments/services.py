@@ -72,12 +72,15 @@ def _due_card_payment(order_id: int) -> Payment:
         return card_payment(order_id, due.part.kind)
 
 
-def _claim(payment_id: int) -> bool:
+def _claim(payment_id: int, *, stale_before: dt.datetime | None = None) -> bool:
+    """Take the right to create the payment's intent: nobody holds it, or its holder's claim is older than
+    `stale_before` (default CLAIM_TIMEOUT ago: the holder died or gave up)."""
     now = utcnow()
+    stale_before = stale_before or now - CLAIM_TIMEOUT
     with transaction():
         return db.session.execute(update(Payment).where(
             Payment.id == payment_id, Payment.provider_ref.is_(None),
-            or_(Payment.claimed_at.is_(None), Payment.claimed_at < now - CLAIM_TIMEOUT))
+            or_(Payment.claimed_at.is_(None), Payment.claimed_at < stale_before))
             .values(claimed_at=now)).rowcount == 1
 
 
@@ -132,11 +135,18 @@ def _create_intent(payment_id: int) -> Payment:
     if not plans.is_payable(order):
         _unclaim(payment.id)
         raise Conflict(f"An order that is {order.status} cannot be paid.", code=error_codes.ORDER_NOT_PAYABLE)
+    return _open_at_provider(payment, order)
+
+
+def _open_at_provider(payment: Payment, order) -> Payment:
+    """Create the claimed payment's intent and record it. The idempotency key is the payment's own, so asking
+    again (a retry, or recover_unrecorded_intent after a process died between the provider's answer and the
+    commit) returns the same intent instead of opening a second one."""
+    payment_id, provider = payment.id, payment.provider
     request = dict(amount_fen=payment.amount_fen, currency=payment.currency,
                    idempotency_key=f"order:{order.id}:pi:{payment.kind}",  # a retry returns the same intent
                    metadata={"order_id": str(order.id), "order_number": order.number, "payment_id": str(payment.id),
                              "kind": payment.kind})
-    provider = payment.provider
     end_read()
     try:
         intent = get_gateway(provider).create_intent(**request)
@@ -148,6 +158,40 @@ def _create_intent(payment_id: int) -> Payment:
         payment.provider_ref, payment.client_secret, payment.claimed_at = intent.ref, intent.client_secret, None
         events.payment_intent_created(payment.order_id, payment_id=payment.id, provider=provider, ref=intent.ref)
     return payment
+
+
+def unrecorded_intents(*, older_than: dt.timedelta, limit: int = 200) -> list[int]:
+    """Card payments with no intent recorded, left alone for `older_than`: their creator died (a worker killed
+    after the provider answered, or before it asked) or the buyer never came back to pay."""
+    cutoff = utcnow() - older_than
+    return list(db.session.scalars(select(Payment.id).where(
+        Payment.provider == "stripe", Payment.status == "pending", Payment.provider_ref.is_(None),
+        Payment.created_at < cutoff, or_(Payment.claimed_at.is_(None), Payment.claimed_at < cutoff))
+        .order_by(Payment.id).limit(limit)))
+
+
+def recover_unrecorded_intent(*, payment_id: int, older_than: dt.timedelta) -> str:
+    """Repair a payment whose intent may exist at the provider without being recorded here (the reconcile
+    job's). A claim means a process asked the provider: ask again with the same idempotency key, which returns
+    that intent, and record it; if the order can no longer be paid, close it at once. A payment never claimed
+    never reached the provider: an order still payable gets its intent (what its checkout would have done), one
+    past paying has the payment cancelled without asking anyone."""
+    payment = db.session.get(Payment, payment_id)
+    order = orders.load_order(payment.order_id)
+    payable = plans.is_payable(order)
+    if not payable and payment.claimed_at is None:
+        with transaction():
+            moved = db.session.execute(update(Payment).where(
+                Payment.id == payment_id, Payment.status == "pending", Payment.provider_ref.is_(None),
+                Payment.claimed_at.is_(None)).values(status="cancelled")).rowcount
+        return "cancelled_unopened" if moved else "nothing_to_do"
+    if not _claim(payment_id, stale_before=utcnow() - older_than):
+        return "nothing_to_do"  # recorded, or claimed afresh by a live request meanwhile
+    _open_at_provider(db.session.get(Payment, payment_id), order)
+    if payable:
+        return "intent_recovered"
+    cancel_open_intents(order_id=order.id)
+    return "intent_recovered_closed"
 
 
 def _payment_for_intent(intent: Intent) -> Payment | None:
