@@ -1,7 +1,8 @@
-"""The app served over real HTTP on a free loopback port: by a real gunicorn, for the tests that need real
-processes (a worker killed), started on the database and localstripe the test names, waited for, and stopped
-(its log shown when the test fails); or by werkzeug's threaded server in the test's own process (no start-up
-to wait for), for an app object the test built (a database restarted under traffic)."""
+"""The app in processes of its own, over real HTTP on a free loopback port: a real gunicorn, for the tests where
+the process boundary matters (a worker killed, per-process rate limits, a dependency stopped under a server),
+started on the database and localstripe the test names, waited for, and stopped (its log shown when the test
+fails); `flask shop ...` commands (an RQ worker, the scheduler); or werkzeug's threaded server in the test's own
+process (no start-up to wait for), for an app object the test built (a database restarted under traffic)."""
 from __future__ import annotations
 
 import contextlib
@@ -14,8 +15,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK = "127.0.0.1"
@@ -32,6 +35,16 @@ class Served:
     base: str
     process: subprocess.Popen
     log: Path
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.http.get(self.base + path, timeout=10, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return self.http.post(self.base + path, timeout=10, **kwargs)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
 
     def worker_pids(self) -> list[int]:
         """The master's children (its workers), from /proc (Linux)."""
@@ -45,14 +58,29 @@ class Served:
         return pid
 
 
-def app_env(database_url: str, stripe_base: str, **extra: str) -> dict[str, str]:
-    """The environment of a served app: development settings on the given database and localstripe."""
-    env = {**os.environ, "SHOP_ENV": "development", "SECRET_KEY": "served-test", "DATABASE_URL": database_url,
-           "STRIPE_API_BASE": stripe_base, "STRIPE_SECRET_KEY": "sk_test_suite",
-           "STRIPE_WEBHOOK_SECRET": "whsec_test_suite", "LOG_LEVEL": "WARNING", "MAX_UNPAID_ORDERS": "100000"}
-    env.pop("REDIS_URL", None)
-    env.update(extra)
+def app_env(database_url: str, stripe_base: str | None = None, **extra) -> dict[str, str]:
+    """The environment of an app process: development settings on the given database and localstripe, JSON logs,
+    plus `extra`. REDIS_URL only when given: one in the test runner's environment must not leak into it."""
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env.update({"FLASK_APP": "wsgi", "SHOP_ENV": "development", "SECRET_KEY": "served-test",
+                "DATABASE_URL": database_url, "STRIPE_SECRET_KEY": "sk_test_suite",
+                "STRIPE_WEBHOOK_SECRET": "whsec_test_suite", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json",
+                "MAX_UNPAID_ORDERS": "100000"})
+    if stripe_base:
+        env["STRIPE_API_BASE"] = stripe_base
+    env.update({name: str(value) for name, value in extra.items()})
     return env
+
+
+def app_env_of(app, **extra) -> dict[str, str]:
+    """app_env on `app`'s own database and localstripe."""
+    return app_env(app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("STRIPE_API_BASE"), **extra)
+
+
+def flask_command(env: dict[str, str], *args: str, **popen) -> subprocess.Popen:
+    """`flask shop <args>` in a child process (stdout and stderr together, as text, unless told otherwise)."""
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True, **popen}
+    return subprocess.Popen([sys.executable, "-m", "flask", "shop", *args], cwd=ROOT, env=env, **options)
 
 
 def wait_http(url: str, *, timeout: float, process: subprocess.Popen | None = None) -> None:
@@ -89,7 +117,8 @@ def gunicorn(log_dir: Path, env: dict[str, str], *, workers: int = 2, threads: i
         print(f"--- {log} ---\n{log.read_text(errors='replace')[-4000:]}")
         raise
     finally:
-        process.terminate()
+        served.http.close()
+        process.terminate()  # graceful: the workers finish their requests
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:

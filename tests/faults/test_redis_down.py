@@ -12,7 +12,7 @@ from rq import Worker
 from shop.extensions import db
 from shop.jobs import queue as jobs_queue
 from shop.jobs.registry import JOBS
-from tests.app_process import Gunicorn, app_env, flask_command
+from tests.served import app_env_of, flask_command, gunicorn
 from tests.jobs.helpers import expired_orders, expiry_effects
 from tests.orders.factories import STOCK_A, make_world, stock_of, wait_for
 from tests.orders.fixtures import as_user, buyer, no_smtp, stripe_base, world  # noqa: F401
@@ -39,9 +39,8 @@ def test_reads_go_on_and_logins_are_limited_per_process_while_redis_is_down(app,
     shop = make_world()
     email = shop.buyer.email
     db.session.commit()  # no read left open: on SQLite it would hold the served process's writes back
-    server = Gunicorn(app_env(app, REDIS_URL=redis_server.url, LOGIN_RATE_LIMIT=f"{LIMIT} per minute"),
-                      redis_server.directory / "gunicorn.log")
-    try:
+    env = app_env_of(app, REDIS_URL=redis_server.url, LOGIN_RATE_LIMIT=f"{LIMIT} per minute")
+    with gunicorn(redis_server.directory, env, workers=1) as server:  # one process: its own memory is the fallback
         def login() -> int:
             return server.post("/api/v1/auth/login", json={"email": email, "password": "not-the-password-1"}
                                ).status_code
@@ -60,17 +59,15 @@ def test_reads_go_on_and_logins_are_limited_per_process_while_redis_is_down(app,
                                                            "checks": {"database": "ok", "redis": "failed"}})
         # Fails open to per-process counting: the Redis counters are out of reach, this process counts anew.
         assert [login() for _ in range(LIMIT + 1)] == [401] * LIMIT + [429]
-        assert "falling back to in-memory storage" in server.log()
+        assert "falling back to in-memory storage" in server.log_text()
 
         redis_server.start()  # empty: the counters it held are gone
         # Flask-Limiter looks at Redis again after 1, 2, 4... s; meanwhile this process's own count says 429.
         wait_for(lambda: login() == 401, timeout=20, interval=0.5, what="logins counted in Redis again")
         assert limiter_keys(redis_server.url)
         assert [login() for _ in range(LIMIT)] == [401] * (LIMIT - 1) + [429]
-        assert "Rate limit storage recovered" in server.log()
-        assert '"level": "ERROR"' not in server.log()  # warnings only: nothing failed a request
-    finally:
-        server.stop()
+        assert "Rate limit storage recovered" in server.log_text()
+        assert '"level": "ERROR"' not in server.log_text()  # warnings only: nothing failed a request
 
 
 def test_schedule_jobs_fails_closed_without_redis_and_catches_up_when_it_returns(app, redis_server):
@@ -85,7 +82,7 @@ def test_schedule_jobs_fails_closed_without_redis_and_catches_up_when_it_returns
 
     log = redis_server.directory / "scheduler.log"
     with open(log, "w") as out:
-        scheduler = flask_command(app_env(app, REDIS_URL=redis_server.url), "schedule-jobs", "--tick", "0.2",
+        scheduler = flask_command(app_env_of(app, REDIS_URL=redis_server.url), "schedule-jobs", "--tick", "0.2",
                                   stdout=out)
     try:
         wait_for_text(log, "retrying")  # it keeps ticking instead of dying
@@ -109,7 +106,7 @@ def test_the_worker_rides_out_redis_going_away_and_runs_what_is_queued_once_it_i
     order_ids = expired_orders(buyer, world, 2)
     log = redis_server.directory / "worker.log"
     with open(log, "w") as out:
-        worker = flask_command(app_env(app, REDIS_URL=redis_server.url), "worker", stdout=out)
+        worker = flask_command(app_env_of(app, REDIS_URL=redis_server.url), "worker", stdout=out)
     try:
         wait_for(lambda: Worker.count(connection=Redis.from_url(redis_server.url)) == 1, timeout=30,
                  what="the worker listening")

@@ -11,7 +11,7 @@ from rq import Worker
 
 from shop.jobs import queue as jobs_queue
 from shop.jobs.registry import JOBS
-from tests.app_process import app_env, flask_command
+from tests.served import app_env_of, flask_command
 from tests.jobs.helpers import expired_orders, expiry_effects
 from tests.orders.factories import STOCK_A, stock_of, wait_for
 
@@ -48,7 +48,7 @@ def test_two_schedulers_racing_enqueue_each_period_once(redis_url):
 
 
 def start_worker(app, url: str) -> subprocess.Popen:
-    return flask_command(app_env(app, REDIS_URL=url), "worker")
+    return flask_command(app_env_of(app, REDIS_URL=url), "worker")
 
 
 def test_two_workers_running_the_same_expiry_expire_each_order_once(app, world, buyer, redis_url):
