@@ -446,7 +446,7 @@ def pct(samples: list[float], p: int) -> float:
 def summarise_plan(plan: str) -> str:
     if "Execution Time" not in plan:  # SQLite's EXPLAIN QUERY PLAN: the product access path and any sort
         lines = [line.strip() for line in plan.splitlines()
-                 if re.match(r"\s*(SEARCH|SCAN) product\b", line) or "TEMP B-TREE" in line
+                 if re.match(r"\s*(SEARCH|SCAN) product(?:_search\w*)?\b", line) or "TEMP B-TREE" in line
                  or line.strip() == "SCAN supplier"]
         return " / ".join(lines)
     used = re.findall(r"(?:Index(?: Only)? Scan(?: Backward)? using|Bitmap Index Scan on|USING (?:COVERING )?INDEX)"
@@ -1401,6 +1401,8 @@ def parse_args(argv=None):
                         help="PostgreSQL: keep the trigram indexes while inserting (default: create them after)")
     parser.add_argument("--sqlite-analyze", action="store_true",
                         help="run ANALYZE on SQLite after the load (the app never does; default: no statistics)")
+    parser.add_argument("--search-terms", default="脆李,巫山脆李,wushancuili,wscl,奉节",
+                        help="comma list of search queries (default 脆李,巫山脆李,wushancuili,wscl,奉节)")
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--json", default=str(REPO / "bench-results" / "latest.json"))
     args = parser.parse_args(argv)
@@ -1415,7 +1417,7 @@ def parse_args(argv=None):
     args.stock = args.stock or (100 if args.quick else 500)
     args.baseline_seconds = args.baseline_seconds or (3.0 if args.quick else 5.0)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    args.search_terms = ["脆李", "巫山脆李", "wushancuili", "wscl", "奉节"]
+    args.search_terms = [t.strip() for t in args.search_terms.split(",") if t.strip()]
     if args.products < 200:
         parser.error("--products must be at least 200")
     return args
