@@ -637,12 +637,17 @@ def bench_inprocess(app, backend: str, n_products: int, args, report: Report) ->
         report.plans[f"{backend}: search q={q}"] = {"summary": summary, "plan": plan}
         trgm = "trgm" in summary
         grams = "ix_product_search_grams" in summary
-        index_note = f"trigram index {'USED' if trgm else 'not used'}" if len(needle) >= 3 else \
-            f"gram index {'USED' if grams else 'not used'}"
+        fts = "product_search VIRTUAL TABLE" in summary and not re.search(r"\bSCAN product\b", summary)
+        if backend == "sqlite":
+            index_note = f"FTS5 index {'USED' if fts else 'not used'}"
+        else:
+            index_note = f"trigram index {'USED' if trgm else 'not used'}" if len(needle) >= 3 else \
+                f"gram index {'USED' if grams else 'not used'}"
         report.add(backend, "search (100k)" if n_products >= 100_000 else f"search ({n_products:,})",
                    f"q={q} ({len(needle)} chars)", ms(samples), "ms", inproc,
-                   f"{total:,} matches ({in_name:,} in name), page {len(items)}"
-                   + (f"; {index_note}" if backend == "postgresql" else ""))
+                   f"{total:,} matches ({in_name:,} in name), page {len(items)}; {index_note}")
+        if backend == "sqlite" and n_products >= 10_000:
+            report.check(backend, f"FTS5 index used, product not scanned, for q={q}", fts, summary)
         if backend == "postgresql" and n_products >= 10_000:  # a tiny table is rightly scanned
             if len(needle) >= 3:
                 report.check(backend, f"trigram index used for q={q}", trgm, summary)
