@@ -121,13 +121,16 @@ def test_rows_written_with_core_reach_the_index(client, catalog):
     with db.engine.begin() as conn:
         new_id = conn.execute(insert(Product).values(
             {**columns, "name": "巫溪洋芋", "search_name": search.search_name_for("巫溪洋芋"),
-             "search_text": search.search_text_for(name="巫溪洋芋")}).returning(Product.id)).scalar_one()
+             "search_text": search.search_text_for(name="巫溪洋芋"),
+             "search_grams": search.grams_of(search.search_text_for(name="巫溪洋芋"))}).returning(Product.id)
+        ).scalar_one()
     assert every_page(client, "洋芋", 100) == [new_id]
     assert every_page(client, "wxyy", 100) == [new_id]
     assert every_page(client, "芋", 100) == [new_id]
     db.session.commit()
     with db.engine.begin() as conn:
-        conn.execute(update(Product).where(Product.id == new_id).values(search_text="城口老腊肉", search_name=""))
+        conn.execute(update(Product).where(Product.id == new_id).values(
+            search_text="城口老腊肉", search_name="", search_grams=search.grams_of("城口老腊肉")))
     assert every_page(client, "洋芋", 100) == []
     assert every_page(client, "腊肉", 100) == [new_id]
     db.session.commit()
