@@ -147,7 +147,7 @@ def pct(samples: list[float], p: int) -> float:
 def summarise_plan(plan: str) -> str:
     if "Execution Time" not in plan:  # SQLite's EXPLAIN QUERY PLAN: the product access path and any sort
         lines = [line.strip() for line in plan.splitlines()
-                 if re.match(r"\s*(SEARCH|SCAN) product\b", line) or "TEMP B-TREE" in line
+                 if re.match(r"\s*(SEARCH|SCAN) product(?:_search\w*)?\b", line) or "TEMP B-TREE" in line
                  or line.strip() == "SCAN supplier"]
         return " / ".join(lines)
     used = re.findall(r"(?:Index(?: Only)? Scan(?: Backward)? using|Bitmap Index Scan on|USING (?:COVERING )?INDEX)"
@@ -326,12 +326,17 @@ def bench_inprocess(app, backend: str, n_products: int, args, report: Report) ->
         report.plans[f"{backend}: search q={q}"] = {"summary": summary, "plan": plan}
         trgm = "trgm" in summary
         grams = "ix_product_search_grams" in summary
-        index_note = f"trigram index {'USED' if trgm else 'not used'}" if len(needle) >= 3 else \
-            f"gram index {'USED' if grams else 'not used'}"
+        fts = "product_search VIRTUAL TABLE" in summary and not re.search(r"\bSCAN product\b", summary)
+        if backend == "sqlite":
+            index_note = f"FTS5 index {'USED' if fts else 'not used'}"
+        else:
+            index_note = f"trigram index {'USED' if trgm else 'not used'}" if len(needle) >= 3 else \
+                f"gram index {'USED' if grams else 'not used'}"
         report.add(backend, "search (100k)" if n_products >= 100_000 else f"search ({n_products:,})",
                    f"q={q} ({len(needle)} chars)", ms(samples), "ms", inproc,
-                   f"{total:,} matches ({in_name:,} in name), page {len(items)}"
-                   + (f"; {index_note}" if backend == "postgresql" else ""))
+                   f"{total:,} matches ({in_name:,} in name), page {len(items)}; {index_note}")
+        if backend == "sqlite" and n_products >= 10_000:
+            report.check(backend, f"FTS5 index used, product not scanned, for q={q}", fts, summary)
         if backend == "postgresql" and n_products >= 10_000:  # a tiny table is rightly scanned
             if len(needle) >= 3:
                 report.check(backend, f"trigram index used for q={q}", trgm, summary)
@@ -907,6 +912,8 @@ def parse_args(argv=None):
                         help="PostgreSQL: keep the trigram indexes while inserting (default: create them after)")
     parser.add_argument("--sqlite-analyze", action="store_true",
                         help="run ANALYZE on SQLite after the load (the app never does; default: no statistics)")
+    parser.add_argument("--search-terms", default="脆李,巫山脆李,wushancuili,wscl,奉节",
+                        help="comma list of search queries (default 脆李,巫山脆李,wushancuili,wscl,奉节)")
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--json", default=str(REPO / "bench-results" / "latest.json"))
     args = parser.parse_args(argv)
@@ -921,7 +928,7 @@ def parse_args(argv=None):
     args.stock = args.stock or (100 if args.quick else 500)
     args.baseline_seconds = args.baseline_seconds or (3.0 if args.quick else 5.0)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    args.search_terms = ["脆李", "巫山脆李", "wushancuili", "wscl", "奉节"]
+    args.search_terms = [t.strip() for t in args.search_terms.split(",") if t.strip()]
     if args.products < 200:
         parser.error("--products must be at least 200")
     return args

@@ -109,6 +109,13 @@ def string_enum(*values: str, name: str):
 POSTGRESQL_ONLY_INDEXES = {"ix_product_search_text_trgm", "ix_product_search_name_trgm", "ix_product_search_grams"}
 
 
+# SQLite's FTS5 search index of products (catalog.models.SQLITE_SEARCH_INDEX_DDL): virtual tables, their shadow
+# tables (product_search_data, _idx, _docsize, _config) and triggers, made by DDL events and a migration.
+SQLITE_ONLY_TABLE_PREFIX = "product_search"
+
+
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic filter shared by migrations/env.py and the migration test."""
+    if type_ == "table" and reflected and compare_to is None and name.startswith(SQLITE_ONLY_TABLE_PREFIX):
+        return False
     return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES)

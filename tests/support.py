@@ -43,6 +43,12 @@ def assert_problem(response, status: int, code: str | None = None) -> dict:
 
 def count_statements(call) -> tuple[int, object]:
     """Run call() and count the SQL statements the app sends meanwhile; returns (count, call's result)."""
+    statements, result = record_statements(call)
+    return len(statements), result
+
+
+def record_statements(call) -> tuple[list[tuple[str, object]], object]:
+    """Run call() and keep the SQL statements the app sends meanwhile, with their parameters."""
     from sqlalchemy import event
 
     from shop.extensions import db
@@ -51,14 +57,14 @@ def count_statements(call) -> tuple[int, object]:
     statements = []
 
     def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        statements.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", before_cursor_execute)
     try:
         result = call()
     finally:
         event.remove(db.engine, "before_cursor_execute", before_cursor_execute)
-    return len(statements), result
+    return statements, result
 
 
 def token_client(user) -> "ApiClient":

@@ -283,3 +283,34 @@ def _demo_at_revision(revision: str, monkeypatch) -> None:
         patch.setattr("shop.demo_history.ENTRY_ROWS", ())
         load_demo_data()
     db.session.remove()
+
+
+def test_the_sqlite_search_index_takes_in_the_products_already_there(migration_app, monkeypatch):
+    """The FTS5 revision fills its index from the catalog it finds, its triggers follow later writes, and its
+    downgrade takes the tables away (PostgreSQL: the revision does nothing)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select, text
+
+    from shop.catalog import search
+    from shop.catalog.models import Product
+
+    with migration_app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the FTS5 index is SQLite's")
+        _demo_at_revision("b7c41e5d9a03", monkeypatch)
+        upgrade(directory=MIGRATIONS_DIR)
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE product SET search_text = search_text || ' 新词xinci' "
+                                    "WHERE id = (SELECT min(id) FROM product)"))
+        with db.engine.connect() as connection:
+            products = connection.execute(text("SELECT count(*) FROM product")).scalar()
+            assert products > 0
+            assert connection.execute(text("SELECT count(*) FROM product_search")).scalar() == products
+            for needle in ("脆李", "巫山", "李", "wscl", "w", "新词", "xinci"):
+                narrowed = connection.execute(select(Product.id).where(search.matches(needle, "sqlite"))).all()
+                scanned = connection.execute(select(Product.id).where(
+                    Product.search_text.contains(needle, autoescape=True))).all()
+                assert sorted(narrowed) == sorted(scanned) != [], needle
+        downgrade(directory=MIGRATIONS_DIR, revision="b7c41e5d9a03")
+        assert not {"product_search", "product_search_terms"} & set(inspect(db.engine).get_table_names())
+        db.session.remove()

@@ -186,8 +186,8 @@ class StockMovement(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-# Substring search (LIKE '%…%') over 100k products: trigram GIN indexes on PostgreSQL. SQLite scans, which
-# the benchmark measures. Kept out of the model's Index list because SQLite has no such index type.
+# Substring search (LIKE '%…%') over 100k products: trigram GIN indexes on PostgreSQL, an FTS5 table on SQLite
+# (below). Kept out of the model's Index list because neither is an index type the other database has.
 TRIGRAM_INDEX_DDL = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS ix_product_search_text_trgm ON product USING gin (search_text gin_trgm_ops)",
@@ -225,3 +225,45 @@ class GiRecord(db.Model):
     @property
     def harvest_months(self) -> list[int]:
         return mask_to_months(self.harvest_months_mask)
+
+
+# SQLite: an FTS5 trigram index of search_text, which catalog.search.matches() uses to find the candidate rows
+# instead of scanning product (its LIKE then decides, as on PostgreSQL). Contentless (content=''): it only has to
+# yield product ids. Each text is indexed with two trailing spaces, so every character of it starts a full
+# trigram, and a 1- or 2-character needle is found through the trigrams it begins (read from the vocabulary
+# table, product_search_terms). case_sensitive 1: search_text is lower-case already, so this is exact.
+# Triggers keep it in step with every write, ORM or Core; a contentless 'delete' must repeat exactly the text
+# that was indexed, which OLD.search_text is. A later migration that rebuilds the product table on SQLite
+# (batch_alter_table's copy) drops the triggers with the old table: it must run SQLITE_SEARCH_TRIGGERS again
+# (tests/test_migrations.py writes after upgrading to the head and would find the index behind).
+_INDEXED = "{row}.search_text || '  '"
+SQLITE_SEARCH_TRIGGERS = (
+    "CREATE TRIGGER product_search_insert AFTER INSERT ON product BEGIN "
+    f"INSERT INTO product_search (rowid, search_text) VALUES (new.id, {_INDEXED.format(row='new')}); END",
+    "CREATE TRIGGER product_search_delete AFTER DELETE ON product BEGIN "
+    "INSERT INTO product_search (product_search, rowid, search_text) "
+    f"VALUES ('delete', old.id, {_INDEXED.format(row='old')}); END",
+    "CREATE TRIGGER product_search_update AFTER UPDATE OF id, search_text ON product BEGIN "
+    "INSERT INTO product_search (product_search, rowid, search_text) "
+    f"VALUES ('delete', old.id, {_INDEXED.format(row='old')}); "
+    f"INSERT INTO product_search (rowid, search_text) VALUES (new.id, {_INDEXED.format(row='new')}); END",
+)
+SQLITE_SEARCH_INDEX_DDL = (
+    "CREATE VIRTUAL TABLE product_search USING fts5(search_text, content='', "
+    "tokenize='trigram case_sensitive 1')",
+    "CREATE VIRTUAL TABLE product_search_terms USING fts5vocab(product_search, 'row')",
+    *SQLITE_SEARCH_TRIGGERS,
+)
+# The products already there (a migration's backfill).
+SQLITE_SEARCH_INDEX_FILL = ("INSERT INTO product_search (rowid, search_text) "
+                            f"SELECT id, {_INDEXED.format(row='product')} FROM product")
+SQLITE_SEARCH_INDEX_DROP = (
+    "DROP TRIGGER IF EXISTS product_search_update", "DROP TRIGGER IF EXISTS product_search_delete",
+    "DROP TRIGGER IF EXISTS product_search_insert", "DROP TABLE IF EXISTS product_search_terms",
+    "DROP TABLE IF EXISTS product_search",
+)
+for _statement in SQLITE_SEARCH_INDEX_DDL:
+    event.listen(Product.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+# drop_all does not know the virtual tables: without this a second create_all would find them there.
+for _statement in SQLITE_SEARCH_INDEX_DROP:
+    event.listen(Product.__table__, "before_drop", DDL(_statement).execute_if(dialect="sqlite"))

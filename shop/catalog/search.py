@@ -9,7 +9,9 @@ LIKE over text normalised here, in Python, once per write:
 
 Every piece is lower-cased with whitespace removed and pieces are joined by one space; the query is
 lower-cased with all whitespace removed, so a query never matches across two pieces, and "cui li" finds
-"cuili". On PostgreSQL a pg_trgm GIN index on each column makes `LIKE '%...%'` indexable.
+"cuili". On PostgreSQL a pg_trgm GIN index on each column makes `LIKE '%...%'` indexable; on SQLite an FTS5
+trigram table (catalog.models.SQLITE_SEARCH_INDEX_DDL) finds the candidate rows. Either index only narrows: the
+LIKE decides, so both databases answer exactly the same rows.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import re
 import unicodedata
 
 from pypinyin import Style, lazy_pinyin, load_phrases_dict
-from sqlalchemy import and_, case, type_coerce
+from sqlalchemy import and_, case, column, func, literal, select, table, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shop.catalog.models import Product
@@ -91,11 +93,48 @@ def query_needle(q: str | None) -> str | None:
 def matches(needle: str, dialect: str):
     """WHERE clause: anywhere in the searchable text. autoescape: a user's % and _ match literally.
     On PostgreSQL a two-character Chinese needle first narrows by the GIN-indexed grams (pg_trgm has no
-    trigram for it); the LIKE stays, so both databases answer exactly the same rows."""
+    trigram for it); on SQLite every needle narrows by the FTS5 trigram table. The LIKE stays, so both
+    databases answer exactly the same rows."""
     like = Product.search_text.contains(needle, autoescape=True)
     if dialect == "postgresql" and len(needle) == 2 and _CJK_RUN.fullmatch(needle):
         return and_(type_coerce(Product.search_grams, JSONB).contains([needle]), like)
+    if dialect == "sqlite" and "\x00" not in needle:  # FTS5 ends a string at NUL (the API refuses NUL anyway)
+        return and_(Product.id.in_(select(_fts.c.rowid).where(_fts.c.search_text.match(fts_query(needle)))), like)
     return like
+
+
+_fts = table("product_search", column("rowid"), column("search_text"))
+_fts_terms = table("product_search_terms", column("term"))
+
+
+def _phrase(text):
+    """An FTS5 string: whatever the user typed (", *, NEAR, AND, :, ^ ...) is literal text inside double quotes,
+    where only a double quote needs escaping (doubled)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def fts_query(needle: str):
+    """The FTS5 MATCH expression for a needle. From 3 characters on, the phrase of its trigrams. Shorter, no
+    trigram of its own: any indexed trigram it begins (the index pads each text so that every character begins
+    one), those trigrams read from the vocabulary by a range on the term, inside the same statement."""
+    if len(needle) >= 3:
+        return literal(_phrase(needle))
+    quoted = literal('"').concat(func.replace(_fts_terms.c.term, '"', '""')).concat('"')
+    # No trigram begins with it: an empty phrase, which matches nothing.
+    terms = select(func.coalesce(func.group_concat(quoted, " OR "), '""')).where(_fts_terms.c.term >= needle)
+    above = _successor(needle)
+    return (terms if above is None else terms.where(_fts_terms.c.term < above)).scalar_subquery()
+
+
+def _successor(text: str) -> str | None:
+    """The least string above every string that starts with `text` (code point order is UTF-8 byte order, the
+    order of FTS5 terms); None when there is none (text is all U+10FFFF, the last character)."""
+    following = ord(text[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters: skip to the next one
+        following = 0xE000
+    if following > 0x10FFFF:
+        return _successor(text[:-1]) if len(text) > 1 else None
+    return text[:-1] + chr(following)
 
 
 def rank(needle: str):
