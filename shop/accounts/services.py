@@ -151,11 +151,13 @@ def revoke_token(*, user: User, token_id: int) -> ApiToken:
 def user_from_token(plain: str) -> User | None:
     """Every authenticated API request reads this; it writes (a unit of work of its own) only to touch
     last_used_at, at most every TOKEN_TOUCH_INTERVAL."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plain)))
-    if token is None or not token.is_usable():
+    # One statement for both rows: this runs before every token-authenticated request.
+    row = db.session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                             .where(ApiToken.token_hash == _hash_token(plain))).first()
+    if row is None:
         return None
-    user = db.session.get(User, token.user_id)
-    if user is None or not user.is_active:
+    token, user = row
+    if not token.is_usable() or not user.is_active:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
