@@ -8,6 +8,12 @@ Success commits, an exception rolls back and propagates; `conflict="code"` turns
 key lost to a concurrent request) into a 409 with that code. A `transaction()` opened inside another joins
 it: one commit, at the outermost, and the inner unit's callbacks run after that commit.
 
+`expire_on_commit=False` keeps what the unit read and wrote loaded after its commit instead of expiring it (the
+next attribute access would SELECT each object again). Only for a unit whose objects are answered as they are
+right after the commit (the cart after an add, the order just placed): they are then not re-read, so they do not
+show what another request changed later, nor what a Core UPDATE of the unit changed (stock.reserve). Asked of a
+unit that joins another, it is ignored: the outermost unit commits.
+
 Service functions that do their work in the caller's unit instead of opening their own take that unit as
 their first parameter (`def open_refund(tx, order, ...)`): the signature says that it joins, and it can
 register after-commit work on it.
@@ -57,7 +63,7 @@ def wants_write_lock() -> bool:
 
 @contextmanager
 def transaction(*, conflict: str | None = None, conflict_detail: str = "That conflicts with an existing record.",
-                ) -> Iterator[Transaction]:
+                expire_on_commit: bool = True) -> Iterator[Transaction]:
     session = db.session()
     stack = session.info.setdefault(_STACK, [])
     if stack:  # join the caller's unit of work
@@ -75,7 +81,7 @@ def transaction(*, conflict: str | None = None, conflict_detail: str = "That con
     stack.append(tx)
     try:
         yield tx
-        session.commit()
+        _commit(session, expire=expire_on_commit)
     except IntegrityError as error:
         session.rollback()
         if conflict:
@@ -87,6 +93,17 @@ def transaction(*, conflict: str | None = None, conflict_detail: str = "That con
     finally:
         stack.pop()
     tx._run_callbacks()
+
+
+def _commit(session, *, expire: bool) -> None:
+    if expire:
+        session.commit()
+        return
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
 
 
 def _end_deferred_read(session) -> None:
@@ -104,4 +121,5 @@ def end_read() -> None:
     and what is read next sees what others committed."""
     if current() is not None:
         raise RuntimeError("end_read() inside a unit of work would commit it half done")
-    db.session.commit()
+    if db.session().in_transaction():  # else nothing is held; and a commit would expire what a unit kept loaded
+        db.session.commit()
