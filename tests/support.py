@@ -67,6 +67,27 @@ def record_statements(call) -> tuple[list[tuple[str, object]], object]:
     return statements, result
 
 
+def statements_of(call) -> tuple[list[str], object]:
+    """record_statements() with each statement's text only, whitespace collapsed."""
+    statements, result = record_statements(call)
+    return [" ".join(statement.split()) for statement, _ in statements], result
+
+
+def split_begins(statements: list[str]) -> tuple[list[str], int]:
+    """(the statements but SQLite's BEGINs, how many BEGINs): the app issues BEGIN itself on SQLite only, so the
+    rest is what both databases run."""
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    return [s for s in statements if not s.startswith("BEGIN")], len(begins)
+
+
+def selects_from(statements: list[str], table: str) -> int:
+    """How many of the statements are SELECTs whose first FROM is `table` (quoted or not)."""
+    import re
+
+    pattern = re.compile(rf'^SELECT .*? FROM "?{re.escape(table)}"?(\s|$)')
+    return sum(1 for s in statements if pattern.match(s))
+
+
 def token_client(user) -> "ApiClient":
     """A client of the current app signed in as `user` with a fresh personal API token: no CSRF, and no login
     rate limit (5 a minute in tests)."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from shop.addresses.services import destination_codes, get_address
@@ -25,17 +25,21 @@ class CartView:
     line_ids: dict[int, int]  # sku_id → cart line id
 
 
-def _lines(user) -> list[CartLine]:
-    return list(db.session.scalars(select(CartLine).where(CartLine.user_id == user.id).order_by(CartLine.id)))
+def _lines(user_id: int) -> list[CartLine]:
+    return list(db.session.scalars(select(CartLine).where(CartLine.user_id == user_id).order_by(CartLine.id)))
+
+
+def _view(lines: list[CartLine], *, destination=None, skus=None) -> CartView:
+    quote = price_items([(line.sku_id, line.quantity) for line in lines], destination_codes=destination, skus=skus)
+    return CartView(quote=quote, line_ids={line.sku_id: line.id for line in lines})
 
 
 def view_cart(*, user, address_id: int | None = None) -> CartView:
-    lines = _lines(user)
+    lines = _lines(user.id)
     destination = None
     if address_id is not None:
         destination = destination_codes(get_address(user=user, address_id=address_id))
-    quote = price_items([(line.sku_id, line.quantity) for line in lines], destination_codes=destination)
-    return CartView(quote=quote, line_ids={line.sku_id: line.id for line in lines})
+    return _view(lines, destination=destination)
 
 
 def _check_season(sku: Sku) -> None:
@@ -54,25 +58,32 @@ def _check_quantity(sku: Sku, quantity: int) -> None:
 
 
 def add_line(*, user, sku_id: int, quantity: int) -> CartView:
-    """Add to the cart; an SKU already there has its quantity increased."""
+    """Add to the cart; an SKU already there has its quantity increased. The cart is priced in the same unit,
+    from the lines and SKUs it has just read, and answered as committed (nothing is read twice)."""
+    user_id = user.id
     try:
-        with transaction():
-            sku = get_skus_for_pricing(sku_ids=[sku_id]).get(sku_id)
+        with transaction(expire_on_commit=False):
+            lines = _lines(user_id)
+            skus = get_skus_for_pricing(sku_ids=[line.sku_id for line in lines] + [sku_id])
+            sku = skus.get(sku_id)
             if sku is None or sellable_problem(sku):
                 raise NotFound("No such SKU on sale.")
             _check_season(sku)
-            line = db.session.scalar(select(CartLine).where(CartLine.user_id == user.id, CartLine.sku_id == sku_id))
+            line = next((line for line in lines if line.sku_id == sku_id), None)
             new_quantity = quantity + (line.quantity if line else 0)
             _check_quantity(sku, new_quantity)
             if line is None:
-                if db.session.scalar(select(func.count()).where(CartLine.user_id == user.id)) >= MAX_CART_LINES:
+                if len(lines) >= MAX_CART_LINES:
                     raise ValidationFailed("The cart is full.", code=error_codes.CART_FULL)
-                db.session.add(CartLine(user_id=user.id, sku_id=sku_id, quantity=new_quantity))
+                line = CartLine(user_id=user_id, sku_id=sku_id, quantity=new_quantity)
+                db.session.add(line)
+                db.session.flush()  # its id, for the answer
+                lines.append(line)
             else:
                 line.quantity = new_quantity
+            return _view(lines, skus=skus)
     except IntegrityError:  # the same SKU added twice at once: the other request won, add to its line
         return add_line(user=user, sku_id=sku_id, quantity=quantity)
-    return view_cart(user=user)
 
 
 def _own_line(user, line_id: int) -> CartLine:

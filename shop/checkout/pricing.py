@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shop.catalog.models import Product, Sku  # noqa: F401  (type hints)
+from shop.catalog.models import Product, Sku
 from shop.catalog.queries import get_skus_for_pricing, out_of_season, sellable_problem
 from shop.errors import ValidationFailed
 from shop.suppliers.models import Supplier
@@ -71,15 +71,16 @@ class Quote:
 
 
 def price_items(items: list[tuple[int, int]], *, destination_codes: list[str] | None, channel: str = "retail",
-                unit_prices: dict[int, int] | None = None) -> Quote:
+                unit_prices: dict[int, int] | None = None, skus: dict[int, Sku] | None = None) -> Quote:
     """Price (sku_id, quantity) items grouped by supplier, with each supplier's shipping to the destination
     (a county code and its ancestors; None = no address yet, quoted without regional exclusions).
 
     `unit_prices` is the pre-sale channel's: each listed SKU is priced at that unit price (the campaign's), and
     neither its season nor its stock is judged (a campaign sells a coming harvest against its own capacity).
-    Shipping is then quoted on those line totals, so lines, subtotals and shipping stay one consistent quote."""
-    sku_ids = [sku_id for sku_id, _ in items]
-    skus = get_skus_for_pricing(sku_ids=sku_ids)
+    Shipping is then quoted on those line totals, so lines, subtotals and shipping stay one consistent quote.
+    `skus`: the caller's get_skus_for_pricing() of these SKUs (or more), read in the same transaction."""
+    if skus is None:
+        skus = get_skus_for_pricing(sku_ids=[sku_id for sku_id, _ in items])
     supplier_ids = {sku.product.supplier_id for sku in skus.values()}
     rules = shipping_rules_for(supplier_ids=supplier_ids)
 
