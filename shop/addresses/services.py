@@ -4,6 +4,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from shop.addresses.models import Address
+from shop.regions.models import Region
 from shop.errors import NotFound, ValidationFailed
 from shop.extensions import db
 from shop.regions.services import get_county, region_chain
@@ -19,9 +20,11 @@ def list_addresses(*, user) -> list[Address]:
 
 
 def get_address(*, user, address_id: int) -> Address:
-    """The user's address with its region loaded, or 404 (someone else's too). A read: in whatever
-    transaction the caller has open (checkout calls it inside its own)."""
-    address = db.session.scalar(select(Address).options(joinedload(Address.region)).where(Address.id == address_id))
+    """The user's address with its region and the region's ancestors loaded (one statement: region_chain then
+    finds them in the session), or 404 (someone else's too). A read: in whatever transaction the caller has
+    open (checkout calls it inside its own)."""
+    address = db.session.scalar(select(Address).options(
+        joinedload(Address.region).joinedload(Region.parent).joinedload(Region.parent)).where(Address.id == address_id))
     if address is None or address.user_id != user.id:
         raise NotFound("No such address.")
     return address
@@ -82,6 +85,14 @@ def destination_codes(address: Address) -> list[str]:
     return [region.code for region in region_chain(address.region_code)]
 
 
+def destination(address: Address) -> tuple[list[str], dict]:
+    """destination_codes() and snapshot() of the address from one walk of its region chain (checkout needs both)."""
+    chain = region_chain(address.region_code)
+    return [region.code for region in chain], _snapshot(address.region_code, chain, recipient=address.recipient,
+                                                         mobile=address.mobile, detail=address.detail,
+                                                         postal_code=address.postal_code)
+
+
 def snapshot(address: Address) -> dict:
     """The address as printed on the parcel, frozen into the order (a read, in the caller's transaction)."""
     return delivery_snapshot(recipient=address.recipient, mobile=address.mobile, region_code=address.region_code,
@@ -93,7 +104,11 @@ def delivery_snapshot(*, recipient: str, mobile: str, region_code: str, detail: 
     """The same snapshot of an address given inline (an institution's delivery point, not an address-book
     entry); the region must be a county (422 naming `field`)."""
     get_county(code=region_code, field=field)
-    chain = region_chain(region_code)
+    return _snapshot(region_code, region_chain(region_code), recipient=recipient, mobile=mobile, detail=detail,
+                     postal_code=postal_code)
+
+
+def _snapshot(region_code: str, chain, *, recipient: str, mobile: str, detail: str, postal_code: str | None) -> dict:
     return {"recipient": recipient, "mobile": mobile, "region_code": region_code,
             "region_names": [region.name for region in reversed(chain)], "detail": detail,
             "postal_code": postal_code}

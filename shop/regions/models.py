@@ -22,6 +22,9 @@ class Region(db.Model):
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
     reservoir_district: Mapped[bool] = mapped_column(default=False, index=True)
 
+    # For joining a county's city and province into one read (addresses.get_address); walk it with region_chain.
+    parent: Mapped[Region | None] = relationship(remote_side=[code], lazy="raise")
+
 
 class SupportPair(db.Model):
     __tablename__ = "support_pair"
