@@ -35,14 +35,16 @@ def reserve(lines: Iterable[tuple[int, int]], *, order_id: int | None, actor_id:
             reason: str = "order_reserved", note: str = "") -> None:
     """Take stock for (sku_id, quantity) lines, or raise InsufficientStock naming the SKUs short. In the
     caller's transaction (checkout's): does not commit."""
+    movements = []
     for sku_id, quantity in _merge(lines):
         result = db.session.execute(
             update(Sku).where(Sku.id == sku_id, Sku.stock >= quantity).values(stock=Sku.stock - quantity)
             .execution_options(synchronize_session=False))
         if result.rowcount != 1:
             raise InsufficientStock(f"Not enough stock for SKU {sku_id}.", errors={"sku_id": [sku_id]})
-        db.session.add(StockMovement(sku_id=sku_id, delta=-quantity, reason=reason, order_id=order_id,
-                                     actor_id=actor_id, note=note))
+        movements.append(StockMovement(sku_id=sku_id, delta=-quantity, reason=reason, order_id=order_id,
+                                       actor_id=actor_id, note=note))
+    db.session.add_all(movements)  # after the UPDATEs (which would flush each one alone): one INSERT where batched
 
 
 def release(lines: Iterable[tuple[int, int]], *, order_id: int | None, actor_id: int | None = None,

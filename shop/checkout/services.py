@@ -129,18 +129,30 @@ def place_order(*, user, address_id: int, items: list[dict] | None = None, retur
                 idempotency_key: str | None = None, payment_plan: str = "card", deposit_fen: int = 0) -> Order:
     """One order from the cart or from `items`. Retail buyers pay by card; the payment plan and deposit are
     for the channels built on top (pre-sale campaigns, institutional procurement)."""
+    return _place_order(user=user, address_id=address_id, items=items, return_confirmations=return_confirmations,
+                        return_wording_version=return_wording_version, fapiao=fapiao, note=note,
+                        idempotency_key=idempotency_key, payment_plan=payment_plan, deposit_fen=deposit_fen)[0]
+
+
+def _place_order(*, user, address_id: int, items: list[dict] | None = None, return_confirmations: list[int] = (),
+                 return_wording_version: str | None = None, fapiao: dict | None = None, note: str = "",
+                 idempotency_key: str | None = None, payment_plan: str = "card", deposit_fen: int = 0,
+                 claim_payment: bool = False) -> tuple[Order, Payment | None]:
+    """place_order(); with `claim_payment`, a new order's unit also opens its card payment claimed by the caller
+    (checkout), and both come back as committed, kept loaded. A replayed order comes back with no payment."""
     body = {"address_id": address_id, "items": items, "return_confirmations": sorted(return_confirmations),
             "return_wording_version": return_wording_version, "fapiao": fapiao, "note": note}
     request_fingerprint = fingerprint(body)
     if idempotency_key:
         existing = existing_order(user.id, idempotency_key)
         if existing is not None:
-            return replay(existing, request_fingerprint)
+            return replay(existing, request_fingerprint), None
     _check_wording(return_wording_version)
     try:
         return _place(user=user, address_id=address_id, items=items, return_confirmations=return_confirmations,
                       fapiao=fapiao, note=note, idempotency_key=idempotency_key,
-                      request_fingerprint=request_fingerprint, payment_plan=payment_plan, deposit_fen=deposit_fen)
+                      request_fingerprint=request_fingerprint, payment_plan=payment_plan, deposit_fen=deposit_fen,
+                      claim_payment=claim_payment)
     except (IntegrityError, ShopError):
         # A concurrent request with the same key may have won meanwhile: then its order is this request's
         # answer, whatever this one ran into (its unique key, or the cart and stock that order just consumed).
@@ -148,11 +160,11 @@ def place_order(*, user, address_id: int, items: list[dict] | None = None, retur
         existing = existing_order(user.id, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
-        return replay(existing, request_fingerprint)
+        return replay(existing, request_fingerprint), None
 
 
 def _place(*, user, address_id, items, return_confirmations, fapiao, note, idempotency_key, request_fingerprint,
-           payment_plan, deposit_fen) -> Order:
+           payment_plan, deposit_fen, claim_payment) -> tuple[Order, Payment | None]:
     address = addresses.get_address(user=user, address_id=address_id)
     _check_unpaid_limit(user)
     from_cart = items is None
@@ -164,23 +176,26 @@ def _place(*, user, address_id, items, return_confirmations, fapiao, note, idemp
     else:
         pairs = item_pairs(items)
 
-    quote = price_items(pairs, destination_codes=addresses.destination_codes(address))
+    destination_codes, shipping_address = addresses.destination(address)  # one walk of the region chain
+    quote = price_items(pairs, destination_codes=destination_codes)
     _check_quote(quote, set(return_confirmations), payment_plan=payment_plan, deposit_fen=deposit_fen)
     now = utcnow()
     # Card payments are confirmed in minutes; a transfer takes days and the operator cancels by hand.
     expires_at = None if payment_plan == "bank_transfer" else \
         now + dt.timedelta(minutes=current_app.config["UNPAID_ORDER_TTL_MINUTES"])
-    with transaction():
-        return _create_order(user=user, quote=quote, pairs=pairs, address=address, fapiao=fapiao, note=note,
-                             return_confirmations=return_confirmations, idempotency_key=idempotency_key,
-                             request_fingerprint=request_fingerprint, payment_plan=payment_plan,
-                             deposit_fen=deposit_fen, now=now, expires_at=expires_at)
+    # Kept loaded when checkout answers with the order and payment as committed (nothing is read back).
+    with transaction(expire_on_commit=not claim_payment):
+        order = _create_order(user=user, quote=quote, pairs=pairs, shipping_address=shipping_address, fapiao=fapiao,
+                              note=note, return_confirmations=return_confirmations, idempotency_key=idempotency_key,
+                              request_fingerprint=request_fingerprint, payment_plan=payment_plan,
+                              deposit_fen=deposit_fen, now=now, expires_at=expires_at)
+        return order, payments.open_claimed_card_payment(order) if claim_payment else None
 
 
-def _create_order(*, user, quote: Quote, pairs, address, fapiao, note, return_confirmations, idempotency_key,
-                  request_fingerprint, payment_plan, deposit_fen, now, expires_at) -> Order:
+def _create_order(*, user, quote: Quote, pairs, shipping_address, fapiao, note, return_confirmations,
+                  idempotency_key, request_fingerprint, payment_plan, deposit_fen, now, expires_at) -> Order:
     order = write_order(quote, now=now, buyer_id=user.id, channel="retail", status="pending_payment",
-                        payment_terms="prepaid", shipping_address=addresses.snapshot(address),
+                        payment_terms="prepaid", shipping_address=shipping_address,
                         buyer_region_code=user.home_region_code, fapiao=fapiao, note=note,
                         return_confirmations=[confirmation_record(product_id, confirmed_at=now) for product_id
                                               in sorted(_needing_confirmation(quote) & set(return_confirmations))],
@@ -195,41 +210,49 @@ def _create_order(*, user, quote: Quote, pairs, address, fapiao, note, return_co
 
 def write_order(quote: Quote, *, now, **fields) -> Order:
     """The order, its fulfilments (one per supplier) and its lines as the quote priced them, in the caller's
-    unit of work; stock is the caller's (retail reserves at once, a requisition when it is approved)."""
+    unit of work; stock is the caller's (retail reserves at once, a requisition when it is approved). Built as
+    one object graph and flushed once (an INSERT per table), its collections loaded."""
     order = Order(subtotal_fen=quote.subtotal_fen, shipping_fen=quote.shipping_fen, discount_fen=0,
                   total_fen=quote.total_fen, placed_at=now, **fields)
-    db.session.add(order)
-    db.session.flush()
-    order.number = f"SX{now:%Y%m%d}{order.id:08d}"
     for group in quote.groups:
-        fulfillment = Fulfillment(order_id=order.id, supplier_id=group.supplier.id, subtotal_fen=group.subtotal_fen,
+        fulfillment = Fulfillment(order=order, supplier_id=group.supplier.id, subtotal_fen=group.subtotal_fen,
                                   shipping_fen=group.shipping_fen)
-        db.session.add(fulfillment)
-        db.session.flush()
         for line in group.lines:
             product = line.product
-            db.session.add(OrderLine(
-                order_id=order.id, fulfillment_id=fulfillment.id, sku_id=line.sku_id, product_id=product.id,
+            OrderLine(
+                order=order, fulfillment=fulfillment, sku_id=line.sku_id, product_id=product.id,
                 supplier_id=group.supplier.id, origin_district_code=product.origin_district_code,
                 category_id=product.category_id, product_name=product.name, sku_spec=line.sku.spec,
                 unit=line.sku.unit, weight_g=line.sku.weight_g, cold_chain=product.cold_chain,
                 product_type=product.product_type, return_policy=product.return_policy,
                 unit_price_fen=line.unit_price_fen, list_unit_price_fen=line.sku.price_fen,
-                quantity=line.quantity, line_total_fen=line.line_total_fen))
+                quantity=line.quantity, line_total_fen=line.line_total_fen)
+    db.session.add(order)
     db.session.flush()
+    order.number = f"SX{now:%Y%m%d}{order.id:08d}"
     return order
 
 
 def checkout(**kwargs) -> CheckoutResult:
-    order = place_order(**kwargs)
+    order, payment = _place_order(**kwargs, claim_payment=True)
+    if payment is not None:  # a new order, its card payment claimed in its unit: create the intent at once
+        order_id, payment_id = order.id, payment.id
+        try:
+            return CheckoutResult(order=order, payment=payments.create_claimed_intent(order, payment))
+        except ProviderUnavailable as error:  # 503 naming the order and its retry path (the order stands)
+            raise payments.order_awaits_provider(load_order(order_id)) from error
+        except PaymentProviderError as error:
+            # The order stands with its stock held; the client retries POST /orders/{id}/payment. (Releasing the
+            # claim committed and expired both: read them again.)
+            return CheckoutResult(order=load_order(order_id), payment=db.session.get(Payment, payment_id),
+                                  payment_error=error.detail)
     payment, payment_error = None, None
-    if order.payment_plan != "bank_transfer":
+    if order.payment_plan != "bank_transfer":  # a replay: its payment as ensure_intent finds or makes it
         try:
             payment = payments.ensure_intent(order_id=order.id)
         except ProviderUnavailable as error:  # 503 naming the order and its retry path (the order stands)
             raise payments.order_awaits_provider(load_order(order.id)) from error
         except (PaymentProviderError, Conflict) as error:
-            # The order stands with its stock held; the client retries POST /orders/{id}/payment.
             payment, payment_error = payments.card_payment(order.id, _due_kind(order.id)), error.detail
     return CheckoutResult(order=load_order(order.id), payment=payment, payment_error=payment_error)
 

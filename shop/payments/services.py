@@ -138,7 +138,28 @@ def _create_intent(payment_id: int) -> Payment:
     return _open_at_provider(payment, order)
 
 
-def _open_at_provider(payment: Payment, order) -> Payment:
+def open_claimed_card_payment(order) -> Payment | None:
+    """In the caller's unit of work, which has just placed `order`: the card payment of the part now due, already
+    claimed by the caller (no other request creates its intent meanwhile), or None when no card part is due.
+    After the commit the caller creates the intent with create_claimed_intent; if it dies first, the claim
+    lapses and recover_unrecorded_intent (reconcile) or ensure_intent (the buyer's retry) takes over."""
+    due = plans.due_part(order)
+    if due is None or "stripe" not in due.part.providers:
+        return None
+    payment = Payment(order_id=order.id, provider="stripe", kind=due.part.kind, slot=due.part.kind,
+                      amount_fen=due.due_fen, currency=order.currency, claimed_at=utcnow())
+    db.session.add(payment)
+    return payment
+
+
+def create_claimed_intent(order, payment: Payment) -> Payment:
+    """The PaymentIntent of a payment open_claimed_card_payment claimed for `order`, both as the caller's unit
+    committed them (kept loaded: nothing is read again). The order was payable when the claim was taken, in the
+    unit that placed it. Raises PaymentProviderError with the claim released (the order stands; retry later)."""
+    return _open_at_provider(payment, order, keep_loaded=True)
+
+
+def _open_at_provider(payment: Payment, order, *, keep_loaded: bool = False) -> Payment:
     """Create the claimed payment's intent and record it. The idempotency key is the payment's own, so asking
     again (a retry, or recover_unrecorded_intent after a process died between the provider's answer and the
     commit) returns the same intent instead of opening a second one."""
@@ -153,8 +174,8 @@ def _open_at_provider(payment: Payment, order) -> Payment:
     except PaymentProviderError:
         _unclaim(payment_id)
         raise
-    with transaction():
-        payment = db.session.get(Payment, payment_id)
+    with transaction(expire_on_commit=not keep_loaded):
+        payment = db.session.get(Payment, payment_id)  # kept loaded: no SELECT
         payment.provider_ref, payment.client_secret, payment.claimed_at = intent.ref, intent.client_secret, None
         events.payment_intent_created(payment.order_id, payment_id=payment.id, provider=provider, ref=intent.ref)
     return payment
