@@ -87,13 +87,27 @@ def order_by(keys: list[SortKey]):
     return [k.column.desc() if k.descending else k.column.asc() for k in keys]
 
 
-def keyset_page(session, stmt, *, keys: list[SortKey], limit: int, cursor: str | None):
-    """Run `stmt` ordered by keys; returns {"items", "next_cursor"}. The last key must be unique (the id)."""
+def _page_statement(stmt, keys: list[SortKey], limit: int, cursor: str | None):
     if cursor:
         values = decode_cursor(cursor, len(keys))
         _check_cursor_types(keys, values)
         stmt = stmt.where(after(keys, values))
-    rows = list(session.scalars(stmt.order_by(*order_by(keys)).limit(limit + 1)).unique())
+    return stmt.order_by(*order_by(keys)).limit(limit + 1)
+
+
+def keyset_page(session, stmt, *, keys: list[SortKey], limit: int, cursor: str | None):
+    """Run `stmt` ordered by keys; returns {"items", "next_cursor"}. The last key must be unique (the id)."""
+    rows = list(session.scalars(_page_statement(stmt, keys, limit, cursor)).unique())
+    return _cut(rows, keys, limit)
+
+
+def keyset_rows(session, stmt, *, keys: list[SortKey], limit: int, cursor: str | None):
+    """keyset_page for a select of columns rather than of an entity: the items are Rows, from which the keys'
+    value_of read the cursor's values by attribute (label the columns as the entity names them)."""
+    return _cut(session.execute(_page_statement(stmt, keys, limit, cursor)).all(), keys, limit)
+
+
+def _cut(rows: list, keys: list[SortKey], limit: int) -> dict:
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -72,16 +72,19 @@ def list_support_pairs(*, supporter=None, recipient=None, kind=None, verified=No
     return keyset_page(db.session, stmt, keys=[SortKey(SupportPair.id, lambda p: p.id)], limit=limit, cursor=cursor)
 
 
-def supporters_of(district_codes: list[str]) -> dict[str, list[Region]]:
-    """Supporting regions of each recipient district (counterpart programme), for catalog pages."""
+def supporters_of(district_codes: list[str]) -> dict[str, list[dict]]:
+    """Supporting regions of each recipient district (counterpart programme) as {code, name, level}, for the
+    product page: columns, not entities (one statement on the hot detail read)."""
     if not district_codes:
         return {}
-    rows = db.session.scalars(_pairs_query().where(
-        SupportPair.recipient_code.in_(set(district_codes)),
-        SupportPair.kind == "three_gorges_counterpart").order_by(SupportPair.supporter_code)).unique()
-    result: dict[str, list[Region]] = {code: [] for code in district_codes}
-    for pair in rows:
-        result[pair.recipient_code].append(pair.supporter)
+    rows = db.session.execute(
+        select(SupportPair.recipient_code, Region.code, Region.name, Region.level)
+        .join(Region, Region.code == SupportPair.supporter_code)
+        .where(SupportPair.recipient_code.in_(set(district_codes)), SupportPair.kind == "three_gorges_counterpart")
+        .order_by(SupportPair.supporter_code))
+    result: dict[str, list[dict]] = {code: [] for code in district_codes}
+    for row in rows:
+        result[row.recipient_code].append({"code": row.code, "name": row.name, "level": row.level})
     return result
 
 
