@@ -142,12 +142,9 @@ def list_public_products(*, limit: int, cursor: str | None, sort: str = "newest"
                          origin_district: str | None = None, supplier_id: int | None = None, gi_only: bool = False,
                          in_season: bool = False, in_stock: bool = False, min_price_fen: int | None = None,
                          max_price_fen: int | None = None, cold_chain: bool | None = None, q: str | None = None):
-    """Cards (catalog.cards) of active products of approved suppliers; two SQL statements (the page's columns,
-    then its GI records) whatever the page size and filters."""
-    needle = search.query_needle(q)
-    # rank_of reads search_name back from the last row for the cursor; a card never shows it.
-    stmt = (cards.card_select(*([Product.search_name] if needle else []))
-            .where(Product.status == "active", Supplier.status == "approved"))
+    """Cards (catalog.cards) of active products of approved suppliers; one SQL statement (the page's columns and
+    its GI records) whatever the page size and filters."""
+    stmt = cards.card_select().where(Product.status == "active", Supplier.status == "approved")
     if category is not None:
         stmt = stmt.where(_in_category_tree(category))
     if origin_district:
@@ -167,24 +164,23 @@ def list_public_products(*, limit: int, cursor: str | None, sort: str = "newest"
     if cold_chain is not None:
         stmt = stmt.where(Product.cold_chain.is_(cold_chain))
     keys = SORT_KEYS[sort]
+    needle = search.query_needle(q)
     if needle:
         stmt = stmt.where(search.matches(needle, db.engine.dialect.name))
         keys = [SortKey(search.rank(needle), lambda p: search.rank_of(p, needle))] + keys
-    page = keyset_rows(db.session, stmt, keys=keys, limit=limit, cursor=cursor)
-    return {**page, "items": cards.cards(page["items"], month=current_month())}
+    page = keyset_rows(db.session, stmt, keys=keys, limit=limit, cursor=cursor, outer=cards.with_gi_records)
+    month = current_month()
+    return {**page, "items": [cards.card(row, month=month) for row in page["items"]]}
 
 
 def product_page(*, product_id: int, user=None) -> dict:
     """The public product page (catalog.cards.detail): SKUs, supplier, origin district and the regions supporting
     that district; 404 unless public or the user may see it unpublished."""
-    from shop.regions.services import supporters_of
-
     row = cards.detail_row(product_id)
     if row is None or not (public_statuses(row.status, row.supplier_status)
                            or _may_see_unpublished(user, row.supplier_id)):
         raise NotFound("No such product.")
-    code = row.origin_district_code
-    return cards.detail(row, month=current_month(), supporting_regions=supporters_of([code])[code])
+    return cards.detail(row, month=current_month())
 
 
 def get_product(*, product_id: int, user=None) -> Product:
