@@ -98,7 +98,11 @@ def _page_statement(stmt, keys: list[SortKey], limit: int, cursor: str | None):
 def keyset_page(session, stmt, *, keys: list[SortKey], limit: int, cursor: str | None):
     """Run `stmt` ordered by keys; returns {"items", "next_cursor"}. The last key must be unique (the id)."""
     rows = list(session.scalars(_page_statement(stmt, keys, limit, cursor)).unique())
-    return _cut(rows, keys, limit)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([k.value_of(rows[-1]) for k in keys])
+    return {"items": rows, "next_cursor": next_cursor}
 
 
 def keyset_rows(session, stmt, *, keys: list[SortKey], limit: int, cursor: str | None, outer=None):
@@ -117,14 +121,6 @@ def keyset_rows(session, stmt, *, keys: list[SortKey], limit: int, cursor: str |
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([getattr(rows[-1], n) for n in names])
-    return {"items": rows, "next_cursor": next_cursor}
-
-
-def _cut(rows: list, keys: list[SortKey], limit: int) -> dict:
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([k.value_of(rows[-1]) for k in keys])
     return {"items": rows, "next_cursor": next_cursor}
 
 
