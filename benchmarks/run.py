@@ -249,7 +249,7 @@ def bench_inprocess(app, backend: str, n_products: int, args, report: Report) ->
 
     def keyset_page(sort, cursor):
         with app.app_context():
-            ids = [p.id for p in queries.list_public_products(limit=limit, cursor=cursor, sort=sort)["items"]]
+            ids = [p["id"] for p in queries.list_public_products(limit=limit, cursor=cursor, sort=sort)["items"]]
             db.session.remove()
         return ids
 

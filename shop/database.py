@@ -4,8 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import JSON, DateTime, event, func, literal_column
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -119,3 +121,32 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     if type_ == "table" and reflected and compare_to is None and name.startswith(SQLITE_ONLY_TABLE_PREFIX):
         return False
     return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES)
+
+
+class json_objects(FunctionElement):
+    """Aggregate: a JSON array of one object per row, json_objects(id=GiRecord.id, ...) → [{"id": ...}, ...].
+    json_agg(json_build_object(...)) on PostgreSQL, json_group_array(json_object(...)) on SQLite, so a page can
+    read its rows' children in the same statement. In no particular order (sort in Python); no rows give NULL
+    on PostgreSQL and [] on SQLite. SQLite's json_object gives booleans as 0/1, and JSON columns are passed
+    through json() so that they nest as JSON, not as strings."""
+
+    type = JSON()
+    inherit_cache = True
+
+    def __init__(self, **columns):
+        pairs = []
+        for key, column in columns.items():
+            assert key.isidentifier(), key  # keys are spelled into the SQL as literals
+            pairs += [literal_column(f"'{key}'"), column]
+        super().__init__(*pairs)
+
+
+@compiles(json_objects, "postgresql")
+def _json_objects_postgresql(element, compiler, **kw):
+    return f"json_agg(json_build_object({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(json_objects, "sqlite")
+def _json_objects_sqlite(element, compiler, **kw):
+    values = [func.json(c) if isinstance(getattr(c, "type", None), JSON) else c for c in element.clauses]
+    return f"json_group_array(json_object({', '.join(compiler.process(v, **kw) for v in values)}))"

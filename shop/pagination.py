@@ -87,17 +87,40 @@ def order_by(keys: list[SortKey]):
     return [k.column.desc() if k.descending else k.column.asc() for k in keys]
 
 
-def keyset_page(session, stmt, *, keys: list[SortKey], limit: int, cursor: str | None):
-    """Run `stmt` ordered by keys; returns {"items", "next_cursor"}. The last key must be unique (the id)."""
+def _page_statement(stmt, keys: list[SortKey], limit: int, cursor: str | None):
     if cursor:
         values = decode_cursor(cursor, len(keys))
         _check_cursor_types(keys, values)
         stmt = stmt.where(after(keys, values))
-    rows = list(session.scalars(stmt.order_by(*order_by(keys)).limit(limit + 1)).unique())
+    return stmt.order_by(*order_by(keys)).limit(limit + 1)
+
+
+def keyset_page(session, stmt, *, keys: list[SortKey], limit: int, cursor: str | None):
+    """Run `stmt` ordered by keys; returns {"items", "next_cursor"}. The last key must be unique (the id)."""
+    rows = list(session.scalars(_page_statement(stmt, keys, limit, cursor)).unique())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([k.value_of(rows[-1]) for k in keys])
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+def keyset_rows(session, stmt, *, keys: list[SortKey], limit: int, cursor: str | None, outer=None):
+    """keyset_page for a select of columns rather than of an entity: the items are Rows. The keys are selected
+    too (as _k0, _k1, ...), so the cursor holds the values the database sorted on. `outer(page)`, if given,
+    makes the final SELECT from the page (a subquery of at most limit + 1 rows): for columns worth computing
+    for the page's rows only, such as aggregates of their child rows, which under a sort would otherwise be
+    computed for every candidate row before the LIMIT."""
+    names = [f"_k{i}" for i in range(len(keys))]
+    stmt = _page_statement(stmt.add_columns(*(k.column.label(n) for k, n in zip(keys, names))), keys, limit, cursor)
+    if outer is not None:
+        page = stmt.subquery("page")
+        stmt = outer(page).order_by(*order_by([SortKey(page.c[n], None, k.descending) for k, n in zip(keys, names)]))
+    rows = session.execute(stmt).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([getattr(rows[-1], n) for n in names])
     return {"items": rows, "next_cursor": next_cursor}
 
 

@@ -34,6 +34,17 @@ def mask_to_months(mask: int) -> list[int]:
     return [m for m in range(1, 13) if mask & (1 << (m - 1))]
 
 
+def on_sale_again_month_of(mask: int, month: int) -> int | None:
+    """The next month (1-12) a sale-months mask is on sale from, or None when on sale in `month` or never."""
+    if mask & (1 << (month - 1)):
+        return None
+    for ahead in range(1, 12):
+        candidate = (month - 1 + ahead) % 12 + 1
+        if mask & (1 << (candidate - 1)):
+            return candidate
+    return None
+
+
 class Category(db.Model):
     __tablename__ = "category"
 
@@ -109,11 +120,7 @@ class Product(db.Model):
 
     def on_sale_again_month(self, month: int) -> int | None:
         """The next month (1-12) it is on sale from, or None when on sale now or never."""
-        for ahead in range(1, 12):
-            candidate = (month - 1 + ahead) % 12 + 1
-            if not self.in_season(month) and self.in_season(candidate):
-                return candidate
-        return None
+        return on_sale_again_month_of(self.sale_months_mask, month)
 
     @property
     def has_verified_gi(self) -> bool:

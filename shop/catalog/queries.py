@@ -11,13 +11,13 @@ from contextvars import ContextVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
-from shop.catalog import search
+from shop.catalog import cards, search
 from shop.catalog.models import Category, GiRecord, Product, Sku, StockMovement
 from shop.errors import NotFound
 from shop.extensions import db
-from shop.pagination import SortKey, keyset_page
+from shop.pagination import SortKey, keyset_page, keyset_rows
 from shop.suppliers.models import Supplier
 
 SHOP_TIMEZONE = ZoneInfo("Asia/Shanghai")  # "in season" follows the calendar of the shoppers, not the server's
@@ -51,8 +51,12 @@ def supplier_services():
 # --- access -------------------------------------------------------------------------------------------------
 
 
+def public_statuses(product_status: str, supplier_status: str) -> bool:
+    return product_status == "active" and supplier_status == "approved"
+
+
 def is_public(product: Product, supplier: Supplier) -> bool:
-    return product.status == "active" and supplier.status == "approved"
+    return public_statuses(product.status, supplier.status)
 
 
 def require_member_of(*, user, supplier_id: int, what: str, action: str = "view") -> Supplier:
@@ -138,11 +142,9 @@ def list_public_products(*, limit: int, cursor: str | None, sort: str = "newest"
                          origin_district: str | None = None, supplier_id: int | None = None, gi_only: bool = False,
                          in_season: bool = False, in_stock: bool = False, min_price_fen: int | None = None,
                          max_price_fen: int | None = None, cold_chain: bool | None = None, q: str | None = None):
-    """Active products of approved suppliers; two SQL statements (the page, then its GI records) whatever the page size and filters."""
-    stmt = (select(Product).join(Product.supplier).join(Product.origin_district)
-            .options(contains_eager(Product.supplier), contains_eager(Product.origin_district),
-                     selectinload(Product.gi_records))
-            .where(Product.status == "active", Supplier.status == "approved"))
+    """Cards (catalog.cards) of active products of approved suppliers; one SQL statement (the page's columns and
+    its GI records) whatever the page size and filters."""
+    stmt = cards.card_select().where(Product.status == "active", Supplier.status == "approved")
     if category is not None:
         stmt = stmt.where(_in_category_tree(category))
     if origin_district:
@@ -166,20 +168,27 @@ def list_public_products(*, limit: int, cursor: str | None, sort: str = "newest"
     if needle:
         stmt = stmt.where(search.matches(needle, db.engine.dialect.name))
         keys = [SortKey(search.rank(needle), lambda p: search.rank_of(p, needle))] + keys
-    return keyset_page(db.session, stmt, keys=keys, limit=limit, cursor=cursor)
+    page = keyset_rows(db.session, stmt, keys=keys, limit=limit, cursor=cursor, outer=cards.with_gi_records)
+    month = current_month()
+    return {**page, "items": [cards.card(row, month=month) for row in page["items"]]}
+
+
+def product_page(*, product_id: int, user=None) -> dict:
+    """The public product page (catalog.cards.detail): SKUs, supplier, origin district and the regions supporting
+    that district; 404 unless public or the user may see it unpublished."""
+    row = cards.detail_row(product_id)
+    if row is None or not (public_statuses(row.status, row.supplier_status)
+                           or _may_see_unpublished(user, row.supplier_id)):
+        raise NotFound("No such product.")
+    return cards.detail(row, month=current_month())
 
 
 def get_product(*, product_id: int, user=None) -> Product:
-    """Detail with SKUs, supplier, origin district and the regions supporting that district."""
-    from shop.regions.services import supporters_of
-
+    """The product entity with SKUs, supplier and origin district, under the product page's access rule."""
     product = load_product(product_id)
     if product is None or not (is_public(product, product.supplier)
                                or _may_see_unpublished(user, product.supplier_id)):
         raise NotFound("No such product.")
-    code = product.origin_district_code
-    # Not a column: read by ProductDetailSchema only.
-    product.supporting_regions = supporters_of([code])[code]
     return product
 
 

@@ -1,4 +1,5 @@
 """Catalog HTTP: the public catalog (anyone) and product/SKU/stock management (members of the supplier)."""
+from flask import jsonify
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -34,7 +35,8 @@ class Products(MethodView):
     @blp.response(200, ProductPageSchema)
     @public
     def get(self, args):
-        return queries.list_public_products(**args)
+        # Already in ProductPageSchema's dumped shape (catalog.cards; tests compare the two): no second dump.
+        return jsonify(queries.list_public_products(**args))
 
     @blp.arguments(ProductCreateSchema)
     @blp.response(201, ProductSchema)
@@ -47,7 +49,8 @@ class ProductItem(MethodView):
     @blp.response(200, ProductDetailSchema)
     @public
     def get(self, product_id):
-        return queries.get_product(product_id=product_id, user=viewer())
+        # Already in ProductDetailSchema's dumped shape (catalog.cards; tests compare the two): no second dump.
+        return jsonify(queries.product_page(product_id=product_id, user=viewer()))
 
     @blp.arguments(ProductUpdateSchema, required=False)  # every field optional: an empty PATCH changes nothing
     @blp.response(200, ProductSchema)

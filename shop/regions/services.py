@@ -5,10 +5,11 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from shop.audit import actions as audit_actions
 from shop.audit import services as audit
+from shop.database import json_objects
 from shop.errors import NotFound, ValidationFailed
 from shop.extensions import db
 from shop.pagination import SortKey, keyset_page
@@ -72,17 +73,15 @@ def list_support_pairs(*, supporter=None, recipient=None, kind=None, verified=No
     return keyset_page(db.session, stmt, keys=[SortKey(SupportPair.id, lambda p: p.id)], limit=limit, cursor=cursor)
 
 
-def supporters_of(district_codes: list[str]) -> dict[str, list[Region]]:
-    """Supporting regions of each recipient district (counterpart programme), for catalog pages."""
-    if not district_codes:
-        return {}
-    rows = db.session.scalars(_pairs_query().where(
-        SupportPair.recipient_code.in_(set(district_codes)),
-        SupportPair.kind == "three_gorges_counterpart").order_by(SupportPair.supporter_code)).unique()
-    result: dict[str, list[Region]] = {code: [] for code in district_codes}
-    for pair in rows:
-        result[pair.recipient_code].append(pair.supporter)
-    return result
+def supporting_regions_json(district_code):
+    """SQL: the regions supporting a recipient district (counterpart programme) as a JSON array of
+    {code, name, level}, unordered (sort by code), for a catalog statement to read with its product page.
+    `district_code` is a column of the enclosing statement (or a value)."""
+    supporter = aliased(Region, name="supporter")  # the enclosing statement may read region itself
+    return (select(json_objects(code=supporter.code, name=supporter.name, level=supporter.level))
+            .select_from(SupportPair).join(supporter, supporter.code == SupportPair.supporter_code)
+            .where(SupportPair.recipient_code == district_code, SupportPair.kind == "three_gorges_counterpart")
+            .scalar_subquery())
 
 
 def get_support_pair(*, pair_id: int) -> SupportPair:

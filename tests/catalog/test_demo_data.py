@@ -58,8 +58,8 @@ def test_demo_accounts_manage_the_wushan_cooperative():
     cuili = next(p for p in page["items"] if p.name == "巫山脆李")
     assert services.archive_product(user=staff, product_id=cuili.id).status == "archived"
     found = queries.list_public_products(limit=20, cursor=None, q="wscl")
-    assert [p.name for p in found["items"]] == []
-    assert [p.name for p in queries.list_public_products(limit=50, cursor=None, q="脐橙")["items"]] == ["奉节脐橙"]
+    assert [p["name"] for p in found["items"]] == []
+    assert [p["name"] for p in queries.list_public_products(limit=50, cursor=None, q="脐橙")["items"]] == ["奉节脐橙"]
 
 
 # 《食品生产许可分类目录》 (2016): the three digits after "SC" are the food category. Per demo category slug, the code
