@@ -208,7 +208,7 @@ def handle_database_unavailable(error: Exception):
     # on the dead connection), so the session starts clean on a fresh connection next time.
     release_session()
     logger.warning("database unavailable in %s %s: %s", request.method, request.path,
-                   str(getattr(error, "orig", None) or error).strip().splitlines()[0])
+                   (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0])
     return problem(503, DATABASE_UNAVAILABLE, "Service unavailable",
                    "The database cannot be reached just now. Retry shortly; an order or a payment with the same "
                    "Idempotency-Key, so that one that went through is not made twice.",

@@ -194,9 +194,11 @@ def unrecorded_intents(*, older_than: dt.timedelta, limit: int = 200) -> list[in
 def recover_unrecorded_intent(*, payment_id: int, older_than: dt.timedelta) -> str:
     """Repair a payment whose intent may exist at the provider without being recorded here (the reconcile
     job's). A claim means a process asked the provider: ask again with the same idempotency key, which returns
-    that intent, and record it; if the order can no longer be paid, close it at once. A payment never claimed
-    never reached the provider: an order still payable gets its intent (what its checkout would have done), one
-    past paying has the payment cancelled without asking anyone."""
+    that intent, and record it; if the order can no longer be paid, close it at once. A payment with no claim is
+    taken as never having reached the provider: an order still payable gets its intent (what its checkout would
+    have done), one past paying has the payment cancelled without asking anyone. (Not always so: a provider
+    timeout releases the claim, and the provider may have made the intent anyway; that intent stays open at
+    the provider, its client secret never given out. Known gap, in the issue's note.)"""
     payment = db.session.get(Payment, payment_id)
     order = orders.load_order(payment.order_id)
     payable = plans.is_payable(order)
