@@ -12,6 +12,7 @@ from shop.extensions import db
 from shop.orders import services as orders
 from shop.orders.models import Order
 from shop.payments import services as payments
+from shop.payments.gateway import ProviderUnavailable
 from shop.transaction import end_read, transaction
 
 
@@ -40,20 +41,27 @@ def expire_unpaid_orders(*, now: dt.datetime | None = None, limit: int = 500) ->
 def reconcile_pending_payments(*, older_than: dt.timedelta = dt.timedelta(minutes=5)) -> dict:
     """Payments left unrecorded first (a process killed mid-checkout: their intent is recorded, or closed),
     then every open intent is asked about (the lost-webhook path). `older_than` must exceed the time a live
-    request takes to open an intent (payments.CLAIM_TIMEOUT)."""
+    request takes to open an intent (payments.CLAIM_TIMEOUT). The first time the provider does not answer, the
+    run stops asking: during an outage every payment would wait out its timeout (and retries), holding a worker
+    that the expiry job needs; the rest are asked on the next run."""
     counts: dict[str, int] = {}
-    for payment_id in payments.unrecorded_intents(older_than=older_than):
-        try:
-            outcome = payments.recover_unrecorded_intent(payment_id=payment_id, older_than=older_than)
-        except PaymentProviderError:
-            outcome = "provider_error"
-        counts[outcome] = counts.get(outcome, 0) + 1
-    for payment_id in payments.pending_payments_to_reconcile(older_than=older_than):
-        try:
-            outcome = payments.reconcile_payment(payment_id=payment_id)
-        except PaymentProviderError:
-            outcome = "provider_error"
-        counts[outcome] = counts.get(outcome, 0) + 1
+
+    def ask(payment_ids, call) -> bool:
+        for payment_id in payment_ids:
+            try:
+                outcome = call(payment_id)
+            except ProviderUnavailable:
+                counts["provider_error"] = counts.get("provider_error", 0) + 1
+                return False
+            except PaymentProviderError:
+                outcome = "provider_error"
+            counts[outcome] = counts.get(outcome, 0) + 1
+        return True
+
+    if ask(payments.unrecorded_intents(older_than=older_than),
+           lambda payment_id: payments.recover_unrecorded_intent(payment_id=payment_id, older_than=older_than)):
+        ask(payments.pending_payments_to_reconcile(older_than=older_than),
+            lambda payment_id: payments.reconcile_payment(payment_id=payment_id))
     return counts
 
 

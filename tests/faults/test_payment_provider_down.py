@@ -159,3 +159,21 @@ def test_a_provider_that_hangs_is_a_503_within_the_timeout_not_a_stuck_request(a
         os.kill(provider.proc.pid, signal.SIGCONT)
     assert_order_stands(response, world)
     assert waited < 5, waited
+
+
+def test_reconcile_stops_asking_at_the_first_provider_outage_and_asks_the_rest_next_run(world, buyer, provider):
+    """During an outage every payment would wait out its timeout: one run asks once, then leaves the rest (and
+    the open intents) for its next run, instead of holding the worker the expiry job needs."""
+    placed = checkout(buyer, world.address_id, [(world.sku_a, 1)])
+    assert placed.status_code == 201 and placed.json["payment"]["provider_ref"], placed.get_data(as_text=True)
+    provider.stop()
+    waiting = [assert_problem(checkout(buyer, world.address_id, [(world.sku_a, 1)]), 503, UNAVAILABLE)["order_id"]
+               for _ in range(2)]
+
+    assert reconcile_pending_payments(older_than=dt.timedelta(0)) == {"provider_error": 1}
+    assert [payment_of(order_id) for order_id in waiting] == [("pending", None, None)] * 2
+
+    provider.start()  # empty: the intent made before the outage is gone, the two without one get theirs
+    outcome = reconcile_pending_payments(older_than=dt.timedelta(0))
+    assert outcome.get("intent_recovered") == 2, outcome
+    assert all(payment_of(order_id)[1] for order_id in waiting)
